@@ -1,0 +1,117 @@
+"""The knobs of the ledger generator, validated, and the dataset fingerprint they make."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from stores.base import DatasetMeta
+from stores.errors import InvalidParameter
+
+GENERATOR = "catchup.generators.ledger"
+# Bump when the same parameters would give different events: the fingerprint changes with it.
+GENERATOR_VERSION = "1"
+
+OPERATIONS = ("deposit", "withdrawal", "transfer", "fx")
+
+
+@dataclass(frozen=True)
+class OperationMix:
+    """Relative weights of operations (a transfer or an fx exchange is one operation, two events)."""
+
+    deposit: float = 35.0
+    withdrawal: float = 25.0
+    transfer: float = 30.0
+    fx: float = 10.0
+
+    @classmethod
+    def parse(cls, text: str) -> "OperationMix":
+        """'deposit=35,withdrawal=25,transfer=30,fx=10'; operations left out weigh 0."""
+        weights: dict[str, float] = dict.fromkeys(OPERATIONS, 0.0)
+        for item in text.split(","):
+            name, sep, value = item.partition("=")
+            name = name.strip()
+            if not sep or name not in OPERATIONS:
+                raise InvalidParameter(
+                    f"--mix item {item.strip()!r}: use NAME=WEIGHT with NAME one of {', '.join(OPERATIONS)}"
+                )
+            try:
+                weights[name] = float(value)
+            except ValueError:
+                raise InvalidParameter(f"--mix weight {value.strip()!r} for {name} is not a number") from None
+        mix = cls(**weights)
+        mix.validate()
+        return mix
+
+    def validate(self) -> None:
+        values = asdict(self)
+        negative = [name for name, weight in values.items() if not weight >= 0]
+        if negative:
+            raise InvalidParameter(f"--mix weights must be >= 0; {', '.join(negative)} is not")
+        if sum(values.values()) <= 0:
+            raise InvalidParameter("--mix weights add up to 0; give at least one operation a weight above 0")
+
+    def __str__(self) -> str:
+        return ",".join(f"{name}={weight:g}" for name, weight in asdict(self).items())
+
+
+@dataclass(frozen=True)
+class LedgerParams:
+    """Everything the events depend on. Equal params give identical events."""
+
+    events: int = 1_000_000
+    accounts: int = 10_000
+    currencies: tuple[str, ...] = ("USD", "EUR", "JPY", "GBP")
+    skew: float = 1.1
+    mix: OperationMix = field(default_factory=OperationMix)
+    seed: int = 42
+    start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    rate: float = 1000.0
+
+    def __post_init__(self) -> None:
+        if self.events < 1:
+            raise InvalidParameter(f"--events {self.events}: must be a whole number of at least 1")
+        if self.accounts < 1:
+            raise InvalidParameter(f"--accounts {self.accounts}: must be at least 1")
+        if self.accounts > self.events:
+            raise InvalidParameter(
+                f"--accounts {self.accounts} exceeds --events {self.events}: every account starts "
+                f"with an account_opened event; use at most {self.events} accounts"
+            )
+        if not self.currencies:
+            raise InvalidParameter("--currencies is empty; name at least one ISO 4217 code")
+        if not 0 <= self.skew <= 5:
+            raise InvalidParameter(f"--skew {self.skew}: use a Zipf exponent from 0 (uniform) to 5")
+        if not 0 <= self.seed < 2**63:
+            raise InvalidParameter(f"--seed {self.seed}: use a whole number from 0 to 2**63-1")
+        if not self.rate > 0:
+            raise InvalidParameter(f"--rate {self.rate}: events per second must be above 0")
+        if self.start.tzinfo is None:
+            raise InvalidParameter(f"--start {self.start.isoformat()}: give a time zone, e.g. 2026-01-01T00:00:00Z")
+        self.mix.validate()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "accounts": self.accounts,
+            "currencies": list(self.currencies),
+            "skew": self.skew,
+            "mix": asdict(self.mix),
+            "seed": self.seed,
+            "start": self.start.astimezone(timezone.utc).isoformat(),
+            "rate": self.rate,
+        }
+
+
+def fingerprint(params: LedgerParams) -> dict[str, Any]:
+    """Generator version + parameters, and a short id of both for quick comparison."""
+    body = {"generator": GENERATOR, "version": GENERATOR_VERSION, "params": params.to_json()}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+    return {**body, "id": digest}
+
+
+def dataset_meta(params: LedgerParams) -> DatasetMeta:
+    return DatasetMeta(fingerprint=fingerprint(params), currencies=params.currencies)

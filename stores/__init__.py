@@ -1,0 +1,23 @@
+"""Event stores: one interface (stores.base.EventStore), a backend per URI scheme."""
+
+from __future__ import annotations
+
+from stores.base import DEFAULT_BATCH_SIZE, DatasetMeta, EventStore, StoreInfo
+from stores.uri import backend_of, parquet_path
+
+__all__ = ["DEFAULT_BATCH_SIZE", "DatasetMeta", "EventStore", "StoreInfo", "open_store"]
+
+
+def open_store(uri: str) -> EventStore:
+    """The store a URI names: a folder or parquet:PATH, or postgresql://...
+
+    Opening does not read or create anything yet; UnknownStoreURI for other schemes,
+    InvalidParameter for bad query options.
+    """
+    if backend_of(uri) == "parquet":
+        from stores.parquet import ParquetStore
+
+        return ParquetStore(parquet_path(uri))
+    from stores.postgres import PostgresStore
+
+    return PostgresStore(uri)

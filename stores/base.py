@@ -1,0 +1,158 @@
+"""The event-store interface. The contract is documented here, once; backends stay quiet.
+
+An event store holds one ordered log of events in EVENT_SCHEMA plus a little metadata:
+the dataset fingerprint (who made the events, with which parameters), the currency list
+(the dictionary of the ``currency`` column) and whether the last load finished.
+
+Contract, for every backend:
+
+* ``load(batches, meta, overwrite=...)`` replaces the whole log in bulk. Before the first
+  event is written the store is marked incomplete; only after the last event (and, where
+  the backend has them, its indexes) is it marked complete. A load that dies half way
+  leaves a store that every read refuses with StoreIncomplete until it is loaded again.
+  Loading into a store that holds events, or an incomplete load, without ``overwrite``
+  raises StoreNotEmpty and changes nothing.
+* ``append(batches)`` adds events after the head to a complete store. Readers see an
+  appended batch whole or not at all.
+* ``read(after, upto, batch_size)`` yields record batches in EVENT_SCHEMA, in position
+  order, with the events whose position p satisfies ``after < p <= upto`` (``upto=None``:
+  up to the head when the read starts), each batch at most ``batch_size`` rows and none
+  empty. It reads only what lies after ``after``: a tail read costs time in proportion to
+  the tail, not to the log. ``event_type`` uses EVENT_TYPES as its dictionary and
+  ``currency`` the store's currency list, so equal events give equal batches on every
+  backend.
+* ``head()`` is the highest position (0 for an empty store).
+* ``info()`` never raises for an incomplete store: it is how one looks at a broken store.
+  Its ``uri`` has any password replaced by '***'; ``describe()`` is its JSON form, for
+  results metadata.
+* Positions are 1-based and strictly increasing; ``load`` and ``append`` refuse batches
+  that break this or do not fit the schema (SchemaMismatch), before writing them.
+
+Errors are the neutral ones of ``stores.errors``; no driver exception escapes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from stores.errors import InvalidParameter, SchemaMismatch, StoreIncomplete
+from stores.schema import conform, currency_dictionary, positions
+
+DEFAULT_BATCH_SIZE = 131_072
+
+
+@dataclass(frozen=True)
+class DatasetMeta:
+    """What a store keeps about its events besides the events."""
+
+    fingerprint: dict[str, Any]
+    currencies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    uri: str
+    backend: str
+    layout: str
+    exists: bool
+    complete: bool
+    head: int
+    size_bytes: int
+    fingerprint: dict[str, Any] | None = None
+    currencies: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class EventStore(ABC):
+    backend: str = ""
+
+    @abstractmethod
+    def info(self) -> StoreInfo: ...
+
+    @abstractmethod
+    def load(
+        self, batches: Iterable[pa.RecordBatch], meta: DatasetMeta, *, overwrite: bool = False
+    ) -> int:
+        """Replace the log with ``batches``; return the new head."""
+
+    @abstractmethod
+    def append(self, batches: Iterable[pa.RecordBatch]) -> int:
+        """Add events after the head; return the new head."""
+
+    @abstractmethod
+    def read(
+        self, after: int = 0, upto: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[pa.RecordBatch]: ...
+
+    def head(self) -> int:
+        return self.readable_info().head
+
+    def currencies(self) -> tuple[str, ...]:
+        return self.readable_info().currencies
+
+    def describe(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.info())
+
+    def close(self) -> None:
+        """Release connections; the store object is not used afterwards."""
+
+    def __enter__(self) -> "EventStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def readable_info(self) -> StoreInfo:
+        """info(), or StoreIncomplete / StoreNotFound when the log cannot be read."""
+        info = self.info()
+        if not info.complete:
+            raise StoreIncomplete(
+                f"store {info.uri} holds an incomplete load (interrupted or still running); "
+                "regenerate it with: catchup generate STORE --overwrite"
+            )
+        return info
+
+
+def check_read_range(after: int, upto: int | None, batch_size: int) -> None:
+    if after < 0:
+        raise InvalidParameter(f"after={after} is negative; positions start at 1, use after >= 0")
+    if upto is not None and upto < after:
+        raise InvalidParameter(f"upto={upto} is below after={after}; use upto >= after")
+    if batch_size < 1:
+        raise InvalidParameter(f"batch_size={batch_size} must be at least 1")
+
+
+class BatchChecker:
+    """Conforms incoming batches to the schema and checks positions keep increasing.
+
+    Shared by every backend's ``load`` and ``append`` so that all refuse the same input
+    with the same message before anything is written.
+    """
+
+    def __init__(self, currencies: tuple[str, ...], head: int = 0) -> None:
+        self.dictionary = currency_dictionary(currencies)
+        self.last = head
+        self.count = 0
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        try:
+            batch = conform(batch, self.dictionary)
+        except ValueError as error:
+            raise SchemaMismatch(f"batch does not fit the event schema: {error}") from None
+        if batch.num_rows == 0:
+            return batch
+        pos = positions(batch)
+        if pos[0] <= self.last or (pos.size > 1 and not bool(np.all(pos[1:] > pos[:-1]))):
+            raise SchemaMismatch(
+                f"positions must be strictly increasing and follow the head {self.last}; "
+                f"got a batch starting at {int(pos[0])}"
+            )
+        self.last = int(pos[-1])
+        self.count += batch.num_rows
+        return batch

@@ -1,0 +1,266 @@
+"""Parquet event store: a folder of position-sorted Parquet files and a manifest.
+
+    STORE/catchup.json          the manifest (stores.parquet_manifest): the commit point
+    STORE/events/part-NNNNNN.parquet
+
+Files hold row groups of ``row_group_rows`` events sorted by position, so the position
+statistics of each row group let a tail read skip everything before it; pyarrow.dataset
+does that pruning (and simplifies the row filter away for row groups wholly inside the
+range), so a full read costs what a bare pyarrow scan costs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from stores.base import (
+    DEFAULT_BATCH_SIZE,
+    BatchChecker,
+    DatasetMeta,
+    EventStore,
+    StoreInfo,
+    check_read_range,
+)
+from stores.errors import SchemaMismatch, StoreCorrupt, StoreNotEmpty, StoreNotFound
+from stores.parquet_manifest import (
+    MANIFEST_NAME,
+    EventFile,
+    Manifest,
+    read_manifest,
+    write_manifest,
+)
+from stores.schema import EVENT_SCHEMA, conform, currency_dictionary
+
+EVENTS_DIR = "events"
+ROW_GROUP_ROWS = 131_072
+FILE_ROWS = 32 * ROW_GROUP_ROWS
+_FORMAT = ds.ParquetFileFormat()
+
+
+class ParquetStore(EventStore):
+    backend = "parquet"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        row_group_rows: int = ROW_GROUP_ROWS,
+        file_rows: int = FILE_ROWS,
+        compression: str = "zstd",
+    ) -> None:
+        self.folder = Path(path)
+        self.row_group_rows = row_group_rows
+        self.file_rows = max(row_group_rows, file_rows - file_rows % row_group_rows)
+        self.compression = compression
+
+    # -- looking -----------------------------------------------------------------------
+
+    def info(self) -> StoreInfo:
+        try:
+            manifest = read_manifest(self.folder)
+        except StoreNotFound:
+            return StoreInfo(str(self.folder), self.backend, "files", False, False, 0, 0)
+        missing = [f.name for f in manifest.files if not (self.folder / f.name).exists()]
+        size = sum(_size(self.folder / f.name) for f in manifest.files)
+        details = {
+            "path": str(self.folder.resolve()),
+            "files": len(manifest.files),
+            "row_group_rows": self.row_group_rows,
+            "compression": self.compression,
+        }
+        if missing:
+            details["missing_files"] = missing
+        return StoreInfo(
+            uri=str(self.folder),
+            backend=self.backend,
+            layout="files",
+            exists=True,
+            complete=manifest.complete,
+            head=manifest.head,
+            size_bytes=size,
+            fingerprint=manifest.fingerprint,
+            currencies=manifest.currencies,
+            details=details,
+        )
+
+    # -- writing -----------------------------------------------------------------------
+
+    def load(self, batches: Iterable[pa.RecordBatch], meta: DatasetMeta, *, overwrite: bool = False) -> int:
+        self._prepare_for_load(overwrite)
+        manifest = Manifest(complete=False, fingerprint=meta.fingerprint, currencies=meta.currencies)
+        write_manifest(self.folder, manifest)
+        events = self.folder / EVENTS_DIR
+        shutil.rmtree(events, ignore_errors=True)
+        events.mkdir()
+        manifest = self._write_files(batches, manifest, BatchChecker(meta.currencies), commit_each=False)
+        write_manifest(self.folder, Manifest(**{**manifest.__dict__, "complete": True}))
+        return manifest.head
+
+    def append(self, batches: Iterable[pa.RecordBatch]) -> int:
+        manifest = read_manifest(self.folder)
+        self.readable_info()
+        checker = BatchChecker(manifest.currencies, head=manifest.head)
+        return self._write_files(batches, manifest, checker, commit_each=True).head
+
+    def _prepare_for_load(self, overwrite: bool) -> None:
+        try:
+            manifest = read_manifest(self.folder)
+        except StoreNotFound:
+            if self.folder.exists() and any(self.folder.iterdir()):
+                raise StoreNotEmpty(
+                    f"{self.folder} exists and is not a catchup store; choose a new or empty folder"
+                ) from None
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return
+        except (StoreCorrupt, SchemaMismatch):
+            if not overwrite:
+                raise
+            return
+        if (manifest.head > 0 or not manifest.complete) and not overwrite:
+            state = f"holds {manifest.head:,} events" if manifest.complete else "holds an incomplete load"
+            raise StoreNotEmpty(f"store {self.folder} {state}; pass --overwrite to replace them")
+
+    def _write_files(
+        self, batches: Iterable[pa.RecordBatch], manifest: Manifest, check: BatchChecker, commit_each: bool
+    ) -> Manifest:
+        """Write batches into new files of whole row groups; list each file once it is closed."""
+        sequence = len(manifest.files)
+        writer: _FileWriter | None = None
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+
+        def flush(rows: int) -> None:
+            nonlocal writer, sequence, manifest, pending, pending_rows
+            table = pa.Table.from_batches(pending, schema=EVENT_SCHEMA)
+            while rows > 0:
+                if writer is None:
+                    sequence += 1
+                    writer = _FileWriter(self.folder, f"{EVENTS_DIR}/part-{sequence:06d}.parquet", self.compression)
+                take = min(rows, self.file_rows - writer.rows)
+                writer.write(table.slice(0, take), self.row_group_rows)
+                table, rows = table.slice(take), rows - take
+                if writer.rows >= self.file_rows:
+                    manifest = manifest.with_file(writer.close())
+                    writer = None
+                    if commit_each:
+                        write_manifest(self.folder, manifest)
+            pending = table.to_batches()
+            pending_rows = table.num_rows
+
+        try:
+            for batch in batches:
+                batch = check(batch)
+                if batch.num_rows == 0:
+                    continue
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                if pending_rows >= self.row_group_rows:
+                    flush(pending_rows - pending_rows % self.row_group_rows)
+            if pending_rows:
+                flush(pending_rows)
+            if writer is not None:
+                manifest = manifest.with_file(writer.close())
+                writer = None
+                if commit_each:
+                    write_manifest(self.folder, manifest)
+        finally:
+            if writer is not None:  # failed half way: the file is listed nowhere, drop it
+                writer.abandon()
+        return manifest
+
+    # -- reading -----------------------------------------------------------------------
+
+    def read(
+        self, after: int = 0, upto: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+    ) -> Iterator[pa.RecordBatch]:
+        check_read_range(after, upto, batch_size)
+        manifest = read_manifest(self.folder)
+        self.readable_info()
+        return self._scan(manifest, after, manifest.head if upto is None else upto, batch_size)
+
+    def _scan(self, manifest: Manifest, after: int, upto: int, batch_size: int) -> Iterator[pa.RecordBatch]:
+        chosen = [f for f in manifest.files if f.last > after and f.first <= upto]
+        if not chosen:
+            return
+        paths = [str(self.folder / f.name) for f in chosen]
+        for path in paths:
+            self._check_file(path)
+        position = ds.field("position")
+        condition = None
+        if after >= chosen[0].first:
+            condition = position > after
+        if upto < chosen[-1].last:
+            condition = position <= upto if condition is None else condition & (position <= upto)
+        dictionary = currency_dictionary(manifest.currencies)
+        try:
+            dataset = ds.dataset(paths, schema=EVENT_SCHEMA, format=_FORMAT)
+            scanner = dataset.scanner(filter=condition, batch_size=batch_size, use_threads=True)
+            for batch in scanner.to_batches():
+                if batch.num_rows:
+                    yield conform(batch, dictionary)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise StoreCorrupt(f"cannot read {self.folder}: {_first_line(error)}; regenerate the store") from None
+
+    def _check_file(self, path: str) -> None:
+        if not os.path.exists(path):
+            raise StoreCorrupt(
+                f"{path} is listed in {self.folder / MANIFEST_NAME} but missing; regenerate the store"
+            )
+        try:
+            schema = pq.read_schema(path)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise StoreCorrupt(f"{path} is not a readable Parquet file ({_first_line(error)}); regenerate the store") from None
+        if not schema.remove_metadata().equals(EVENT_SCHEMA):
+            raise SchemaMismatch(f"{path} does not have the event schema (columns {schema.names})")
+
+
+class _FileWriter:
+    """One Parquet file being written; becomes an EventFile when closed."""
+
+    def __init__(self, folder: Path, name: str, compression: str) -> None:
+        self.folder, self.name = folder, name
+        self.path = folder / name
+        self.writer = pq.ParquetWriter(
+            self.path,
+            EVENT_SCHEMA,
+            compression=compression,
+            sorting_columns=[pq.SortingColumn(0)],
+            write_statistics=["position"],
+        )
+        self.rows = 0
+        self.first = self.last = 0
+
+    def write(self, table: pa.Table, row_group_rows: int) -> None:
+        if not self.rows:
+            self.first = table.column(0)[0].as_py()
+        self.last = table.column(0)[-1].as_py()
+        self.writer.write_table(table, row_group_size=row_group_rows)
+        self.rows += table.num_rows
+
+    def close(self) -> EventFile:
+        self.writer.close()
+        return EventFile(self.name, self.first, self.last, self.rows, _size(self.path))
+
+    def abandon(self) -> None:
+        try:
+            self.writer.close()
+        finally:
+            self.path.unlink(missing_ok=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

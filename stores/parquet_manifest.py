@@ -1,0 +1,88 @@
+"""The manifest of a Parquet event store: the one file that says what the store holds.
+
+It is the commit point. Event files are written first under names no manifest lists
+yet; a store only holds what its manifest lists, and the manifest is replaced atomically
+(write a temporary file, fsync, rename). ``complete`` is false for the whole of a bulk
+load, so a load that dies leaves a store every reader refuses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from stores.errors import SchemaMismatch, StoreCorrupt, StoreNotFound
+
+MANIFEST_NAME = "catchup.json"
+FORMAT = "catchup-parquet"
+FORMAT_VERSION = 1  # of this folder layout and manifest; the event schema has its own
+
+
+@dataclass(frozen=True)
+class EventFile:
+    name: str  # relative to the store folder
+    first: int
+    last: int
+    rows: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    complete: bool
+    head: int = 0
+    fingerprint: dict[str, Any] | None = None
+    currencies: tuple[str, ...] = ()
+    files: tuple[EventFile, ...] = ()
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+    event_schema_version: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_file(self, added: EventFile) -> "Manifest":
+        return replace(self, files=self.files + (added,), head=added.last)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["currencies"] = list(self.currencies)
+        data["files"] = [asdict(f) for f in self.files]
+        return data
+
+
+def manifest_path(folder: Path) -> Path:
+    return folder / MANIFEST_NAME
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = manifest_path(folder)
+    if not path.exists():
+        if not folder.exists() or not any(folder.iterdir()):
+            raise StoreNotFound(f"no event store at {folder}; create one with: catchup generate {folder}")
+        raise StoreNotFound(f"{folder} is not a catchup event store (it has no {MANIFEST_NAME})")
+    try:
+        data = json.loads(path.read_text())
+        if data.get("format") != FORMAT:
+            raise SchemaMismatch(f"{path} is not a {FORMAT} manifest (format={data.get('format')!r})")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise SchemaMismatch(
+                f"{path} has store format version {data.get('format_version')!r}; "
+                f"this catchup reads version {FORMAT_VERSION}: regenerate the store"
+            )
+        files = tuple(EventFile(**f) for f in data.pop("files"))
+        data["currencies"] = tuple(data["currencies"])
+        return Manifest(files=files, **data)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise StoreCorrupt(f"manifest {path} is damaged ({type(error).__name__}: {error}); regenerate the store") from None
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> None:
+    path = manifest_path(folder)
+    temporary = path.with_name(f".{MANIFEST_NAME}.tmp")
+    with open(temporary, "w") as handle:
+        json.dump(manifest.to_json(), handle, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
