@@ -22,7 +22,7 @@ Shape of the log:
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -110,7 +110,7 @@ class LedgerGenerator:
         self.next_position = int(position[keep - 1]) + 1
         return batch
 
-    def _events(self, position: np.ndarray, d: "_Draws") -> dict[str, np.ndarray]:
+    def _events(self, position: np.ndarray, d: _Draws) -> dict[str, np.ndarray]:
         open_count = np.searchsorted(self.open_positions, position, side="right")
         is_opening = self.open_positions[open_count - 1] == position
         first, second = slice(0, None, 2), slice(1, None, 2)
@@ -191,8 +191,13 @@ class LedgerGenerator:
 
     def _versions(self, stream: np.ndarray) -> np.ndarray:
         """1-based version of each event in its stream, continuing the carried counters."""
-        order = np.argsort(stream, kind="stable")
-        ordered = stream[order]
+        # A stable sort by stream, done as one plain sort of (stream, index) packed into an
+        # int64: 6x faster than argsort(kind="stable") here, and it dominated the generator.
+        shift = max(1, int(stream.size).bit_length())
+        key = (stream << shift) | np.arange(stream.size, dtype=np.int64)
+        key.sort()
+        order = key & ((1 << shift) - 1)
+        ordered = key >> shift
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
         group_sizes = np.diff(np.r_[starts, ordered.size])
         rank_sorted = np.arange(ordered.size, dtype=np.int32) - np.repeat(starts, group_sizes).astype(np.int32)
@@ -223,7 +228,7 @@ class _Draws:
     __slots__ = ("unit", "single", "account", "counterparty", "amount", "fx_currency", "jitter")
 
     @classmethod
-    def for_blocks(cls, seed: int, first_block: int, end_block: int) -> "_Draws":
+    def for_blocks(cls, seed: int, first_block: int, end_block: int) -> _Draws:
         parts: dict[str, list[np.ndarray]] = {name: [] for name in cls.__slots__}
         units = BLOCK_EVENTS // 2
         for block in range(first_block, end_block):

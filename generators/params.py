@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from stores.base import DatasetMeta
@@ -28,7 +28,7 @@ class OperationMix:
     fx: float = 10.0
 
     @classmethod
-    def parse(cls, text: str) -> "OperationMix":
+    def parse(cls, text: str) -> OperationMix:
         """'deposit=35,withdrawal=25,transfer=30,fx=10'; operations left out weigh 0."""
         weights: dict[str, float] = dict.fromkeys(OPERATIONS, 0.0)
         for item in text.split(","):
@@ -68,7 +68,7 @@ class LedgerParams:
     skew: float = 1.1
     mix: OperationMix = field(default_factory=OperationMix)
     seed: int = 42
-    start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    start: datetime = datetime(2026, 1, 1, tzinfo=UTC)
     rate: float = 1000.0
 
     def __post_init__(self) -> None:
@@ -101,7 +101,7 @@ class LedgerParams:
             "skew": self.skew,
             "mix": asdict(self.mix),
             "seed": self.seed,
-            "start": self.start.astimezone(timezone.utc).isoformat(),
+            "start": self.start.astimezone(UTC).isoformat(),
             "rate": self.rate,
         }
 

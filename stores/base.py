@@ -35,13 +35,14 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from stores.errors import InvalidParameter, SchemaMismatch, StoreIncomplete
+from stores.errors import InvalidParameter, SchemaMismatch, StoreIncomplete, StoreNotFound
 from stores.schema import conform, currency_dictionary, positions
 
 DEFAULT_BATCH_SIZE = 131_072
@@ -102,7 +103,7 @@ class EventStore(ABC):
     def close(self) -> None:
         """Release connections; the store object is not used afterwards."""
 
-    def __enter__(self) -> "EventStore":
+    def __enter__(self) -> EventStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -111,6 +112,8 @@ class EventStore(ABC):
     def readable_info(self) -> StoreInfo:
         """info(), or StoreIncomplete / StoreNotFound when the log cannot be read."""
         info = self.info()
+        if not info.exists:
+            raise StoreNotFound(f"no event store at {info.uri}; create one with: catchup generate {info.uri}")
         if not info.complete:
             raise StoreIncomplete(
                 f"store {info.uri} holds an incomplete load (interrupted or still running); "

@@ -42,7 +42,7 @@ class Manifest:
     event_schema_version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def with_file(self, added: EventFile) -> "Manifest":
+    def with_file(self, added: EventFile) -> Manifest:
         return replace(self, files=self.files + (added,), head=added.last)
 
     def to_json(self) -> dict[str, Any]:

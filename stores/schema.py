@@ -8,7 +8,7 @@ backends hand back byte-identical batches for the same events.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa

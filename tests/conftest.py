@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Iterator
-from urllib.parse import urlencode, urlsplit, urlunsplit, parse_qsl
+from collections.abc import Iterator
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import pytest

@@ -1,0 +1,56 @@
+"""Click parameter types for the values catchup takes: counts with suffixes, UTC times."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import click
+
+_SUFFIX = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
+_COUNT = re.compile(r"^([+-]?\d[\d_]*)([kKmMgG]?)$")
+
+
+def parse_count(text: str) -> int:
+    """'1000000', '1_000_000', '1M', '10k' -> int; ValueError otherwise."""
+    match = _COUNT.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    return int(match.group(1).replace("_", "")) * _SUFFIX[match.group(2).lower()]
+
+
+class Count(click.ParamType):
+    """A whole number with an optional k/M/G suffix; ``minimum=None`` leaves range checks to the library."""
+
+    name = "count"
+
+    def __init__(self, minimum: int | None = 1) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            number = value
+        else:
+            try:
+                number = parse_count(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is not a whole number (suffixes k, M, G allowed: 10k, 1M)", param, ctx)
+        if self.minimum is not None and number < self.minimum:
+            self.fail(f"{value!r} is below {self.minimum}; use a whole number >= {self.minimum}", param, ctx)
+        return number
+
+
+class UtcTime(click.ParamType):
+    """An ISO 8601 time; without a zone it is taken as UTC."""
+
+    name = "time"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            moment = value
+        else:
+            try:
+                moment = datetime.fromisoformat(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is not an ISO 8601 time such as 2026-01-01T00:00:00Z", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
