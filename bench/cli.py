@@ -54,7 +54,9 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-@click.group(name="catchup", cls=CatchupGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    name="catchup", cls=CatchupGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="catchup")
 def cli() -> None:
     """Measure how long projections take to catch up, with and without snapshots.
@@ -68,15 +70,52 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("store")
-@click.option("--events", type=Count(minimum=None), default="1M", show_default=True, help="Events to generate (k/M/G suffixes).")
-@click.option("--accounts", type=Count(minimum=None), default="10k", show_default=True, help="Accounts (streams); each opens with account_opened.")
-@click.option("--currencies", default="4", show_default=True, help="A count (most traded first) or ISO 4217 codes: USD,EUR.")
-@click.option("--skew", type=float, default=1.1, show_default=True, help="Zipf exponent of account activity; 0 is uniform.")
-@click.option("--mix", default=str(OperationMix()), show_default=True, help="Operation weights: deposit, withdrawal, transfer, fx.")
-@click.option("--seed", type=Count(minimum=None), default=42, show_default=True, help="Random seed; same seed, same events.")
-@click.option("--start", type=UtcTime(), default="2026-01-01T00:00:00Z", show_default=True, help="Business time of the first event (UTC unless a zone is given).")
-@click.option("--rate", type=float, default=1000.0, show_default=True, help="Simulated events per second of business time (spaces occurred_at).")
-@click.option("--batch-size", type=Count(minimum=1), default=DEFAULT_BATCH_SIZE, show_default=True, help="Events per generated batch (does not change the events).")
+@click.option(
+    "--events", type=Count(minimum=None), default="1M", show_default=True, help="Events to generate (k/M/G suffixes)."
+)
+@click.option(
+    "--accounts",
+    type=Count(minimum=None),
+    default="10k",
+    show_default=True,
+    help="Accounts (streams); each opens with account_opened.",
+)
+@click.option(
+    "--currencies", default="4", show_default=True, help="A count (most traded first) or ISO 4217 codes: USD,EUR."
+)
+@click.option(
+    "--skew", type=float, default=1.1, show_default=True, help="Zipf exponent of account activity; 0 is uniform."
+)
+@click.option(
+    "--mix",
+    default=str(OperationMix()),
+    show_default=True,
+    help="Operation weights: deposit, withdrawal, transfer, fx.",
+)
+@click.option(
+    "--seed", type=Count(minimum=None), default=42, show_default=True, help="Random seed; same seed, same events."
+)
+@click.option(
+    "--start",
+    type=UtcTime(),
+    default="2026-01-01T00:00:00Z",
+    show_default=True,
+    help="Business time of the first event (UTC unless a zone is given).",
+)
+@click.option(
+    "--rate",
+    type=float,
+    default=1000.0,
+    show_default=True,
+    help="Simulated events per second of business time (spaces occurred_at).",
+)
+@click.option(
+    "--batch-size",
+    type=Count(minimum=1),
+    default=DEFAULT_BATCH_SIZE,
+    show_default=True,
+    help="Events per generated batch (does not change the events).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace the events of an existing store.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 def generate(

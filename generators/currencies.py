@@ -40,7 +40,9 @@ def parse_currencies(value: str | int) -> tuple[str, ...]:
         return ORDERED[:count]
     codes = tuple(code.strip().upper() for code in text.split(",") if code.strip())
     if not codes:
-        raise InvalidParameter(f"--currencies {text!r}: use a count from 1 to {LIMIT} or ISO 4217 codes such as USD,EUR")
+        raise InvalidParameter(
+            f"--currencies {text!r}: use a count from 1 to {LIMIT} or ISO 4217 codes such as USD,EUR"
+        )
     unknown = [code for code in codes if code not in ISO_4217]
     if unknown:
         raise InvalidParameter(

@@ -67,9 +67,7 @@ class LedgerGenerator:
         setup = np.random.Generator(np.random.PCG64(np.random.SeedSequence(params.seed, spawn_key=(2**32,))))
         n_currencies = len(params.currencies)
         # Index 0 unused so that stream_id indexes directly.
-        self.home_currency = np.concatenate(
-            [[0], setup.integers(0, n_currencies, size=accounts)]
-        ).astype(np.int8)
+        self.home_currency = np.concatenate([[0], setup.integers(0, n_currencies, size=accounts)]).astype(np.int8)
         self.currency_value = setup.lognormal(0.0, 1.0, size=n_currencies)  # fx: units per minor unit
         self.versions = np.zeros(accounts + 1, dtype=np.int32)
         self.currency_dictionary = currency_dictionary(params.currencies)
@@ -154,9 +152,7 @@ class LedgerGenerator:
         amount[second] = np.where(is_transfer_unit, amount[first], amount[second])
         converted = np.maximum(
             1,
-            np.rint(
-                amount[first] * self.currency_value[currency[first]] / self.currency_value[currency[second]]
-            ),
+            np.rint(amount[first] * self.currency_value[currency[first]] / self.currency_value[currency[second]]),
         ).astype(np.int64)
         amount[second] = np.where(is_fx_unit, converted, amount[second])
 
@@ -183,7 +179,13 @@ class LedgerGenerator:
     def _amounts(self, event_type: np.ndarray, normal: np.ndarray) -> np.ndarray:
         median = np.choose(
             np.searchsorted([_DEPOSITED, _WITHDRAWN, _TRANSFER_DEBITED, _FX_DEBITED], event_type, side="right"),
-            [0.0, _MEDIAN_AMOUNT["deposit"], _MEDIAN_AMOUNT["withdrawal"], _MEDIAN_AMOUNT["transfer"], _MEDIAN_AMOUNT["fx"]],
+            [
+                0.0,
+                _MEDIAN_AMOUNT["deposit"],
+                _MEDIAN_AMOUNT["withdrawal"],
+                _MEDIAN_AMOUNT["transfer"],
+                _MEDIAN_AMOUNT["fx"],
+            ],
         )
         amount = np.maximum(1.0, np.rint(median * np.exp(_AMOUNT_SIGMA * normal))).astype(np.int64)
         amount[event_type == _OPENED] = 0
@@ -259,6 +261,8 @@ def _zipf_rank(u: np.ndarray, n: np.ndarray, skew: float) -> np.ndarray:
     return np.clip(rank, 1, n_float).astype(np.int64)
 
 
-def generate(params: LedgerParams, batch_size: int = 131_072, chunk_blocks: int = DEFAULT_CHUNK_BLOCKS) -> Iterator[pa.RecordBatch]:
+def generate(
+    params: LedgerParams, batch_size: int = 131_072, chunk_blocks: int = DEFAULT_CHUNK_BLOCKS
+) -> Iterator[pa.RecordBatch]:
     """The events of ``params`` in position order; identical for every batch_size and chunk_blocks."""
     return LedgerGenerator(params).batches(batch_size, chunk_blocks)

@@ -77,9 +77,7 @@ class EventStore(ABC):
     def info(self) -> StoreInfo: ...
 
     @abstractmethod
-    def load(
-        self, batches: Iterable[pa.RecordBatch], meta: DatasetMeta, *, overwrite: bool = False
-    ) -> int:
+    def load(self, batches: Iterable[pa.RecordBatch], meta: DatasetMeta, *, overwrite: bool = False) -> int:
         """Replace the log with ``batches``; return the new head."""
 
     @abstractmethod

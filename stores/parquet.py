@@ -218,7 +218,9 @@ class ParquetStore(EventStore):
         try:
             parquet = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as error:
-            raise StoreCorrupt(f"{path} is not a readable Parquet file ({_first_line(error)}); regenerate the store") from None
+            raise StoreCorrupt(
+                f"{path} is not a readable Parquet file ({_first_line(error)}); regenerate the store"
+            ) from None
         if not parquet.schema_arrow.remove_metadata().equals(EVENT_SCHEMA):
             raise SchemaMismatch(f"{path} does not have the event schema (columns {parquet.schema_arrow.names})")
         return parquet

@@ -75,7 +75,9 @@ def read_manifest(folder: Path) -> Manifest:
         data["currencies"] = tuple(data["currencies"])
         return Manifest(files=files, **data)
     except (ValueError, TypeError, KeyError, AttributeError) as error:
-        raise StoreCorrupt(f"manifest {path} is damaged ({type(error).__name__}: {error}); regenerate the store") from None
+        raise StoreCorrupt(
+            f"manifest {path} is damaged ({type(error).__name__}: {error}); regenerate the store"
+        ) from None
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> None:

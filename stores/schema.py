@@ -105,9 +105,7 @@ def conform(batch: pa.RecordBatch, currencies: pa.Array) -> pa.RecordBatch:
             try:
                 column = column.cast(field.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-                raise ValueError(
-                    f"column {field.name!r} has type {column.type}, expected {field.type}"
-                ) from error
+                raise ValueError(f"column {field.name!r} has type {column.type}, expected {field.type}") from error
         arrays.append(column)
     return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
 
@@ -115,9 +113,7 @@ def conform(batch: pa.RecordBatch, currencies: pa.Array) -> pa.RecordBatch:
 def _has_dictionaries(batch: pa.RecordBatch, currencies: pa.Array) -> bool:
     event_type = batch.column(3)
     currency = batch.column(6)
-    return event_type.dictionary.equals(EVENT_TYPE_DICTIONARY) and currency.dictionary.equals(
-        currencies
-    )
+    return event_type.dictionary.equals(EVENT_TYPE_DICTIONARY) and currency.dictionary.equals(currencies)
 
 
 def positions(batch: pa.RecordBatch) -> np.ndarray:

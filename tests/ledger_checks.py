@@ -22,20 +22,22 @@ def frame(table: pa.Table) -> pl.DataFrame:
 
 def stream_problems(df: pl.DataFrame) -> list[str]:
     problems = []
-    per_stream = df.sort("position").group_by("stream_id").agg(
-        pl.col("event_type").first().alias("first_type"),
-        (pl.col("event_type") == "account_opened").sum().alias("openings"),
-        pl.col("stream_version").alias("versions"),
-        pl.len().alias("n"),
+    per_stream = (
+        df.sort("position")
+        .group_by("stream_id")
+        .agg(
+            pl.col("event_type").first().alias("first_type"),
+            (pl.col("event_type") == "account_opened").sum().alias("openings"),
+            pl.col("stream_version").alias("versions"),
+            pl.len().alias("n"),
+        )
     )
     bad_first = per_stream.filter(pl.col("first_type") != "account_opened")
     if bad_first.height:
         problems.append(f"{bad_first.height} streams do not start with account_opened")
     if per_stream.filter(pl.col("openings") != 1).height:
         problems.append("a stream is opened more than once")
-    contiguous = per_stream.with_columns(
-        (pl.col("versions") == pl.int_ranges(1, pl.col("n") + 1)).alias("ok")
-    )
+    contiguous = per_stream.with_columns((pl.col("versions") == pl.int_ranges(1, pl.col("n") + 1)).alias("ok"))
     if not contiguous["ok"].all():
         problems.append("stream_version is not 1..n in position order on some stream")
     return problems
@@ -77,8 +79,13 @@ def two_leg_problems(df: pl.DataFrame) -> list[str]:
                 problems.append("fx legs on different streams")
             if pairs.filter(pl.col("c1") == pl.col("c2")).height:
                 problems.append("fx legs in the same currency")
-    singles = df.filter(~pl.col("event_type").is_in(["transfer_debited", "transfer_credited", "fx_debited", "fx_credited"]))
-    if singles["correlation_id"].null_count() != singles.height or singles["counterparty"].null_count() != singles.height:
+    singles = df.filter(
+        ~pl.col("event_type").is_in(["transfer_debited", "transfer_credited", "fx_debited", "fx_credited"])
+    )
+    if (
+        singles["correlation_id"].null_count() != singles.height
+        or singles["counterparty"].null_count() != singles.height
+    ):
         problems.append("single-event operations carry a correlation_id or counterparty")
     return problems
 

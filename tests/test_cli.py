@@ -96,16 +96,42 @@ def test_generate_into_a_filled_store_needs_overwrite(generated: Path) -> None:
     [
         (["--events", "0"], "Error: --events 0: must be a whole number of at least 1\n"),
         (["--events", "-5"], "Error: --events -5: must be a whole number of at least 1\n"),
-        (["--events", "abc"], "Error: Invalid value for '--events': 'abc' is not a whole number (suffixes k, M, G allowed: 10k, 1M). Try 'catchup generate --help'.\n"),
-        (["--currencies", "USD,XXX"], "Error: --currencies: unknown ISO 4217 code XXX; use codes such as USD,EUR,GBP,JPY\n"),
-        (["--accounts", "50k", "--events", "1k"], "Error: --accounts 50000 exceeds --events 1000: every account starts with an account_opened event; use at most 1000 accounts\n"),
+        (
+            ["--events", "abc"],
+            "Error: Invalid value for '--events': 'abc' is not a whole number (suffixes k, M, G allowed: 10k, 1M). Try 'catchup generate --help'.\n",
+        ),
+        (
+            ["--currencies", "USD,XXX"],
+            "Error: --currencies: unknown ISO 4217 code XXX; use codes such as USD,EUR,GBP,JPY\n",
+        ),
+        (
+            ["--accounts", "50k", "--events", "1k"],
+            "Error: --accounts 50000 exceeds --events 1000: every account starts with an account_opened event; use at most 1000 accounts\n",
+        ),
         (["--skew", "9"], "Error: --skew 9.0: use a Zipf exponent from 0 (uniform) to 5\n"),
-        (["--mix", "loans=3"], "Error: --mix item 'loans=3': use NAME=WEIGHT with NAME one of deposit, withdrawal, transfer, fx\n"),
-        (["--batch-size", "0"], "Error: Invalid value for '--batch-size': '0' is below 1; use a whole number >= 1. Try 'catchup generate --help'.\n"),
+        (
+            ["--mix", "loans=3"],
+            "Error: --mix item 'loans=3': use NAME=WEIGHT with NAME one of deposit, withdrawal, transfer, fx\n",
+        ),
+        (
+            ["--batch-size", "0"],
+            "Error: Invalid value for '--batch-size': '0' is below 1; use a whole number >= 1. Try 'catchup generate --help'.\n",
+        ),
     ],
-    ids=["zero-events", "negative-events", "not-a-number", "unknown-currency", "accounts-over-events", "skew", "mix", "batch-size"],
+    ids=[
+        "zero-events",
+        "negative-events",
+        "not-a-number",
+        "unknown-currency",
+        "accounts-over-events",
+        "skew",
+        "mix",
+        "batch-size",
+    ],
 )
-def test_bad_generate_options_are_one_line_errors_and_write_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_generate_options_are_one_line_errors_and_write_nothing(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
     store = tmp_path / "ledger"
     code, out, err = run("generate", str(store), "--quiet", *args)
     assert (code, out, err) == (1 if "Invalid value" not in message else 2, "", message)

@@ -29,7 +29,9 @@ def test_same_seed_gives_identical_events(reference: pa.Table) -> None:
 
 
 @pytest.mark.parametrize(("batch_size", "chunk_blocks"), [(1, 16), (999, 1), (65_536, 2), (10**6, 3), (4_096, 100)])
-def test_batch_and_chunk_sizes_do_not_change_the_events(reference: pa.Table, batch_size: int, chunk_blocks: int) -> None:
+def test_batch_and_chunk_sizes_do_not_change_the_events(
+    reference: pa.Table, batch_size: int, chunk_blocks: int
+) -> None:
     if batch_size == 1:  # one event per batch: check a prefix, the whole log would take long
         batches = generate(MULTI_BLOCK, batch_size=1, chunk_blocks=chunk_blocks)
         prefix = pa.Table.from_batches([next(batches) for _ in range(3_000)])
@@ -62,7 +64,9 @@ def test_ledger_invariants_hold(reference: pa.Table) -> None:
         LedgerParams(events=20_000, accounts=1, currencies=("USD",), seed=2),  # no transfer partner, no fx
         LedgerParams(events=20_000, accounts=300, skew=0.0, seed=3),
         LedgerParams(events=20_000, accounts=300, skew=1.0, seed=4),
-        LedgerParams(events=20_000, accounts=300, currencies=parse_currencies("12"), mix=OperationMix.parse("fx=1"), seed=5),
+        LedgerParams(
+            events=20_000, accounts=300, currencies=parse_currencies("12"), mix=OperationMix.parse("fx=1"), seed=5
+        ),
     ],
     ids=["all-openings", "one-account", "uniform", "skew-1", "fx-only"],
 )
@@ -143,8 +147,12 @@ def test_currency_codes_and_counts() -> None:
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("deposit=1,loan=2", "use NAME=WEIGHT with NAME one of"), ("deposit=x", "is not a number"), ("deposit=0", "add up to 0"),
-     ("deposit=-1,fx=2", "must be >= 0")],
+    [
+        ("deposit=1,loan=2", "use NAME=WEIGHT with NAME one of"),
+        ("deposit=x", "is not a number"),
+        ("deposit=0", "add up to 0"),
+        ("deposit=-1,fx=2", "must be >= 0"),
+    ],
 )
 def test_bad_mix_is_refused(text: str, message: str) -> None:
     with pytest.raises(InvalidParameter, match=message):

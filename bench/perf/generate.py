@@ -82,9 +82,27 @@ def main() -> None:
         table(
             ["what", "seconds", "events/s", "bytes on disk", "peak RSS MB"],
             [
-                ["catchup generate (generate + write)", f"{median(ours):.2f}", f"{ours_rate:,.0f}", f"{store_bytes:,}", f"{max(peaks):.0f}"],
-                ["bare pq.write_table, pyarrow defaults", f"{median(bare):.2f}", f"{bare_rate:,.0f}", f"{bare_bytes:,}", "-"],
-                ["bare pq.write_table, catchup's encodings", f"{median(tuned):.2f}", f"{tuned_rate:,.0f}", f"{tuned_bytes:,}", "-"],
+                [
+                    "catchup generate (generate + write)",
+                    f"{median(ours):.2f}",
+                    f"{ours_rate:,.0f}",
+                    f"{store_bytes:,}",
+                    f"{max(peaks):.0f}",
+                ],
+                [
+                    "bare pq.write_table, pyarrow defaults",
+                    f"{median(bare):.2f}",
+                    f"{bare_rate:,.0f}",
+                    f"{bare_bytes:,}",
+                    "-",
+                ],
+                [
+                    "bare pq.write_table, catchup's encodings",
+                    f"{median(tuned):.2f}",
+                    f"{tuned_rate:,.0f}",
+                    f"{tuned_bytes:,}",
+                    "-",
+                ],
             ],
         )
     )

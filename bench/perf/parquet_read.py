@@ -77,8 +77,8 @@ def main() -> None:
             after = head - tail
             chosen = tail_row_groups(files, after)
             assert consume(store.read(after=after)) == bare_tail(chosen, after) == tail
-            ours = timed(lambda: consume(store.read(after=after)), args.repeats)
-            bare = timed(lambda: bare_tail(chosen, after), args.repeats)
+            ours = timed(lambda after=after: consume(store.read(after=after)), args.repeats)
+            bare = timed(lambda chosen=chosen, after=after: bare_tail(chosen, after), args.repeats)
             rows.append([f"tail {tail:,}", tail, median(ours), median(bare)])
     finally:
         if args.dir is None:
