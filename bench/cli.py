@@ -25,7 +25,7 @@ from generators.currencies import parse_currencies
 from stores import open_store
 from stores.errors import CatchupError
 
-EXIT_ERROR, EXIT_USAGE = 1, 2
+EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
 
 class CatchupGroup(click.Group):
@@ -42,10 +42,8 @@ class CatchupGroup(click.Group):
             _fail(error.format_message(), error.exit_code)
         except CatchupError as error:
             _fail(str(error), EXIT_ERROR)
-        except click.Abort:
-            _fail("aborted", EXIT_ERROR)
-        except KeyboardInterrupt:
-            _fail("interrupted; a store being written is left marked incomplete", 130)
+        except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            _fail("interrupted; a store being written is left marked incomplete", EXIT_INTERRUPTED)
         sys.exit(0)
 
 

@@ -176,3 +176,27 @@ def test_missing_argument_is_a_usage_error() -> None:
 def test_every_command_has_an_example_in_its_help(command: str) -> None:
     code, out, _ = run(command, "--help")
     assert code == 0 and "Example:" in out and f"catchup {command} " in out
+
+
+def test_unreachable_postgres_is_one_line_error_without_the_password() -> None:
+    code, out, err = run("info", "postgresql://alice:s3cret@127.0.0.1:1/ledger")
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: ") and err.count("\n") == 1
+    assert "127.0.0.1:1" in err and "s3cret" not in err
+
+
+def test_postgres_schema_without_a_store_is_an_error(pg_store_uri) -> None:
+    code, out, err = run("info", pg_store_uri("typed"))
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: no event store at ") and err.count("\n") == 1
+
+
+def test_generate_into_postgres_and_describe_it(pg_store_uri) -> None:
+    uri = pg_store_uri("jsonb")
+    code, out, err = run("generate", uri, *SMALL_ARGS)
+    assert (code, err) == (0, "")
+    code, out, _ = run("info", uri)
+    assert code == 0
+    assert re.search(r"^backend +postgres \(jsonb\)$", out, re.M)
+    assert re.search(r"^head +20,000$", out, re.M)
+    assert re.search(r"^complete +yes$", out, re.M)
