@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,15 @@ class ParquetStore(EventStore):
         try:
             manifest = read_manifest(self.folder)
         except StoreNotFound:
-            return StoreInfo(str(self.folder), self.backend, "files", False, False, 0, 0)
+            return StoreInfo(
+                uri=str(self.folder),
+                backend=self.backend,
+                layout="files",
+                exists=False,
+                complete=False,
+                head=0,
+                size_bytes=0,
+            )
         missing = [f.name for f in manifest.files if not (self.folder / f.name).exists()]
         size = sum(_size(self.folder / f.name) for f in manifest.files)
         details = {
@@ -111,15 +120,16 @@ class ParquetStore(EventStore):
         events = self.folder / EVENTS_DIR
         shutil.rmtree(events, ignore_errors=True)
         events.mkdir()
-        manifest = self._write_files(batches, manifest, BatchChecker(meta.currencies), commit_each=False)
-        write_manifest(self.folder, Manifest(**{**manifest.__dict__, "complete": True}))
+        manifest = self._write_files(batches, manifest, BatchChecker(meta.currencies))
+        write_manifest(self.folder, replace(manifest, complete=True))
         return manifest.head
 
     def append(self, batches: Iterable[pa.RecordBatch]) -> int:
-        manifest = read_manifest(self.folder)
         self.readable_info()
-        checker = BatchChecker(manifest.currencies, head=manifest.head)
-        return self._write_files(batches, manifest, checker, commit_each=True).head
+        manifest = read_manifest(self.folder)
+        manifest = self._write_files(batches, manifest, BatchChecker(manifest.currencies, head=manifest.head))
+        write_manifest(self.folder, manifest)
+        return manifest.head
 
     def _prepare_for_load(self, overwrite: bool) -> None:
         try:
@@ -139,52 +149,16 @@ class ParquetStore(EventStore):
             state = f"holds {manifest.head:,} events" if manifest.complete else "holds an incomplete load"
             raise StoreNotEmpty(f"store {self.folder} {state}; pass --overwrite to replace them")
 
-    def _write_files(
-        self, batches: Iterable[pa.RecordBatch], manifest: Manifest, check: BatchChecker, commit_each: bool
-    ) -> Manifest:
-        """Write batches into new files of whole row groups; list each file once it is closed."""
-        sequence = len(manifest.files)
-        writer: _FileWriter | None = None
-        pending: list[pa.RecordBatch] = []
-        pending_rows = 0
-
-        def flush(rows: int) -> None:
-            nonlocal writer, sequence, manifest, pending, pending_rows
-            table = pa.Table.from_batches(pending, schema=EVENT_SCHEMA)
-            while rows > 0:
-                if writer is None:
-                    sequence += 1
-                    writer = _FileWriter(self.folder, f"{EVENTS_DIR}/part-{sequence:06d}.parquet", self.compression)
-                take = min(rows, self.file_rows - writer.rows)
-                writer.write(table.slice(0, take), self.row_group_rows)
-                table, rows = table.slice(take), rows - take
-                if writer.rows >= self.file_rows:
-                    manifest = manifest.with_file(writer.close())
-                    writer = None
-                    if commit_each:
-                        write_manifest(self.folder, manifest)
-            pending = table.to_batches()
-            pending_rows = table.num_rows
-
+    def _write_files(self, batches: Iterable[pa.RecordBatch], manifest: Manifest, check: BatchChecker) -> Manifest:
+        """Write checked batches into new files; the returned manifest lists them (uncommitted)."""
+        writer = _RollingWriter(self.folder, len(manifest.files), self.row_group_rows, self.file_rows, self.compression)
         try:
             for batch in batches:
-                batch = check(batch)
-                if batch.num_rows == 0:
-                    continue
-                pending.append(batch)
-                pending_rows += batch.num_rows
-                if pending_rows >= self.row_group_rows:
-                    flush(pending_rows - pending_rows % self.row_group_rows)
-            if pending_rows:
-                flush(pending_rows)
-            if writer is not None:
-                manifest = manifest.with_file(writer.close())
-                writer = None
-                if commit_each:
-                    write_manifest(self.folder, manifest)
+                writer.add(check(batch))
+            for event_file in writer.finish():
+                manifest = manifest.with_file(event_file)
         finally:
-            if writer is not None:  # failed half way: the file is listed nowhere, drop it
-                writer.abandon()
+            writer.abandon()
         return manifest
 
     # -- reading -----------------------------------------------------------------------
@@ -250,13 +224,64 @@ def _clip(batch: pa.RecordBatch, after: int, upto: int) -> pa.RecordBatch:
     return batch.slice(start, max(0, stop - start))
 
 
+class _RollingWriter:
+    """Cuts a stream of batches into row groups of exactly ``row_group_rows`` (the last may
+    be shorter) and files of ``file_rows``, so row-group statistics prune evenly whatever
+    batch sizes the caller used."""
+
+    def __init__(self, folder: Path, sequence: int, row_group_rows: int, file_rows: int, compression: str) -> None:
+        self.folder, self.sequence = folder, sequence
+        self.row_group_rows, self.file_rows, self.compression = row_group_rows, file_rows, compression
+        self.pending: list[pa.RecordBatch] = []
+        self.pending_rows = 0
+        self.current: _FileWriter | None = None
+        self.closed: list[EventFile] = []
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        self.pending.append(batch)
+        self.pending_rows += batch.num_rows
+        if self.pending_rows >= self.row_group_rows:
+            self._flush(self.pending_rows - self.pending_rows % self.row_group_rows)
+
+    def finish(self) -> list[EventFile]:
+        if self.pending_rows:
+            self._flush(self.pending_rows)
+        if self.current is not None:
+            self.closed.append(self.current.close())
+            self.current = None
+        return self.closed
+
+    def abandon(self) -> None:
+        """After a failure: drop the open file, which no manifest lists."""
+        if self.current is not None:
+            self.current.abandon()
+            self.current = None
+
+    def _flush(self, rows: int) -> None:
+        table = pa.Table.from_batches(self.pending, schema=EVENT_SCHEMA)
+        while rows > 0:
+            if self.current is None:
+                self.sequence += 1
+                name = f"{EVENTS_DIR}/part-{self.sequence:06d}.parquet"
+                self.current = _FileWriter(self.folder / name, name, self.compression)
+            take = min(rows, self.file_rows - self.current.rows)
+            self.current.write(table.slice(0, take), self.row_group_rows)
+            table, rows = table.slice(take), rows - take
+            if self.current.rows >= self.file_rows:
+                self.closed.append(self.current.close())
+                self.current = None
+        self.pending = table.to_batches()
+        self.pending_rows = table.num_rows
+
+
 class _FileWriter:
     """One Parquet file being written; becomes an EventFile when closed."""
 
-    def __init__(self, folder: Path, name: str, compression: str) -> None:
-        self.folder, self.name = folder, name
-        self.path = folder / name
-        self.writer = pq.ParquetWriter(self.path, EVENT_SCHEMA, compression=compression, **WRITE_OPTIONS)
+    def __init__(self, path: Path, name: str, compression: str) -> None:
+        self.path, self.name = path, name
+        self.writer = pq.ParquetWriter(path, EVENT_SCHEMA, compression=compression, **WRITE_OPTIONS)
         self.rows = 0
         self.first = self.last = 0
 
