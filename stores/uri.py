@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from stores.errors import UnknownStoreURI
 
@@ -46,4 +46,9 @@ def redact(uri: str) -> str:
         netloc = f"{userinfo}@{hostport}"
     query = parse_qsl(parts.query, keep_blank_values=True)
     query = [(k, "***" if k.lower() in _SECRET_KEYS else v) for k, v in query]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/"), parts.fragment))
+    # Spelled out rather than urlunsplit, which drops the '//' of an empty host
+    # (postgresql:///db?host=/socket/dir).
+    shown = f"{parts.scheme}://{netloc}{parts.path}"
+    if query:
+        shown += "?" + urlencode(query, safe="/")
+    return shown + (f"#{parts.fragment}" if parts.fragment else "")
