@@ -113,11 +113,16 @@ class EventStore(ABC):
         if not info.exists:
             raise StoreNotFound(f"no event store at {info.uri}; create one with: catchup generate {info.uri}")
         if not info.complete:
-            raise StoreIncomplete(
-                f"store {info.uri} holds an incomplete load (interrupted or still running); "
-                "regenerate it with: catchup generate STORE --overwrite"
-            )
+            raise incomplete(info.uri)
         return info
+
+
+def incomplete(uri: str) -> StoreIncomplete:
+    """The one wording of 'this store cannot be read until it is loaded again'."""
+    return StoreIncomplete(
+        f"store {uri} holds an incomplete load (interrupted or still running); "
+        "regenerate it with: catchup generate STORE --overwrite"
+    )
 
 
 def check_read_range(after: int, upto: int | None, batch_size: int) -> None:

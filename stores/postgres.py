@@ -32,12 +32,12 @@ from stores.base import (
     EventStore,
     StoreInfo,
     check_read_range,
+    incomplete,
 )
 from stores.errors import (
     InvalidParameter,
     SchemaMismatch,
     StoreCorrupt,
-    StoreIncomplete,
     StoreNotEmpty,
 )
 from stores.pg_sessions import DRIVER_ERRORS, PgSessions, quietly
@@ -195,7 +195,7 @@ class PostgresStore(EventStore):
                 raise self.target.not_found()
             complete, head, currencies = row
             if not complete:
-                raise self._incomplete()
+                raise incomplete(self.uri)
             checker = BatchChecker(tuple(currencies), int(head))
             self._ingest(cursor, layout, batches, checker)
             if checker.count:
@@ -314,15 +314,8 @@ class PostgresStore(EventStore):
         if status is None:
             raise self.target.not_found()
         if not status.complete:
-            raise self._incomplete()
+            raise incomplete(self.uri)
         return status
-
-    def _incomplete(self) -> StoreIncomplete:
-        try:
-            self.readable_info()  # the shared wording lives on the interface
-        except StoreIncomplete as error:
-            return error
-        return StoreIncomplete(f"store {self.uri} holds an incomplete load")
 
     def _verified(self, status: _Status) -> str:
         """The layout to read and write, once the events table is seen to have it."""

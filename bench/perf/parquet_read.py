@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from bench.cli_types import parse_count
 from bench.generate import generate_into
-from bench.perf.timing import median, table, timed
+from bench.perf.timing import median, table, timed_side_by_side
 from generators import LedgerParams
 from stores.parquet import ParquetStore
 
@@ -56,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", default="10M")
     parser.add_argument("--accounts", default="100k")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--dir", type=Path, default=None, help="store folder, reused when it holds these events")
     args = parser.parse_args()
     params = LedgerParams(events=parse_count(args.events), accounts=parse_count(args.accounts))
@@ -70,15 +70,17 @@ def main() -> None:
         files = sorted((folder / "events").iterdir())
         head = store.head()
         rows = []
-        ours = timed(lambda: consume(store.read()), args.repeats)
-        bare = timed(lambda: bare_full(files), args.repeats)
+        ours, bare = timed_side_by_side(lambda: consume(store.read()), lambda: bare_full(files), args.repeats)
         rows.append(["full read", head, median(ours), median(bare)])
         for tail in (10_000, 100_000, 1_000_000):
             after = head - tail
             chosen = tail_row_groups(files, after)
             assert consume(store.read(after=after)) == bare_tail(chosen, after) == tail
-            ours = timed(lambda after=after: consume(store.read(after=after)), args.repeats)
-            bare = timed(lambda chosen=chosen, after=after: bare_tail(chosen, after), args.repeats)
+            ours, bare = timed_side_by_side(
+                lambda after=after: consume(store.read(after=after)),
+                lambda chosen=chosen, after=after: bare_tail(chosen, after),
+                args.repeats,
+            )
             rows.append([f"tail {tail:,}", tail, median(ours), median(bare)])
     finally:
         if args.dir is None:

@@ -17,6 +17,20 @@ def timed(action: Callable[[], object], repeats: int) -> list[float]:
     return seconds
 
 
+def timed_side_by_side(
+    ours: Callable[[], object], bare: Callable[[], object], repeats: int
+) -> tuple[list[float], list[float]]:
+    """Seconds of ``repeats`` calls of each, alternating which goes first, so that drift on
+    a shared machine (a neighbour starting, the CPU clock changing) falls on both sides."""
+    ours_s: list[float] = []
+    bare_s: list[float] = []
+    for index in range(repeats):
+        pair = [(ours, ours_s), (bare, bare_s)]
+        for action, into in pair if index % 2 == 0 else reversed(pair):
+            into.extend(timed(action, 1))
+    return ours_s, bare_s
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
