@@ -11,7 +11,6 @@ a noisy machine even when the absolute rates do not.
 
 from __future__ import annotations
 
-import argparse
 import re
 import resource
 import shutil
@@ -23,8 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.cli_types import parse_count
-from bench.perf.timing import median, table, timed
+from bench.perf.timing import dataset_arguments, median, table, timed
 from generators import LedgerParams, generate
 from stores.parquet import ROW_GROUP_ROWS, WRITE_OPTIONS
 
@@ -43,13 +41,8 @@ def run_cli(store: Path, events: int, accounts: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", default="10M")
-    parser.add_argument("--accounts", default="100k")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--dir", type=Path, default=None, help="scratch folder (default: a temporary one)")
-    args = parser.parse_args()
-    events, accounts = parse_count(args.events), parse_count(args.accounts)
+    args = dataset_arguments(__doc__, repeats=3, dir_help="scratch folder (default: a temporary one)")
+    events, accounts = args.events, args.accounts
     scratch = Path(args.dir or tempfile.mkdtemp(prefix="catchup-bench-"))
     scratch.mkdir(parents=True, exist_ok=True)
     store, bare_file = scratch / "store", scratch / "bare.parquet"

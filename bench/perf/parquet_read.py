@@ -11,16 +11,14 @@ is bare seconds / catchup seconds (1.0 = no overhead).
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from bench.cli_types import parse_count
 from bench.generate import generate_into
-from bench.perf.timing import median, table, timed_side_by_side
+from bench.perf.timing import dataset_arguments, median, table, timed_side_by_side
 from generators import LedgerParams
 from stores.parquet import ParquetStore
 
@@ -53,13 +51,8 @@ def bare_tail(chosen: list[tuple[Path, list[int]]], after: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", default="10M")
-    parser.add_argument("--accounts", default="100k")
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--dir", type=Path, default=None, help="store folder, reused when it holds these events")
-    args = parser.parse_args()
-    params = LedgerParams(events=parse_count(args.events), accounts=parse_count(args.accounts))
+    args = dataset_arguments(__doc__, repeats=9, dir_help="store folder, reused when it holds these events")
+    params = LedgerParams(events=args.events, accounts=args.accounts)
     folder = Path(args.dir or tempfile.mkdtemp(prefix="catchup-bench-")) / "store"
     store = ParquetStore(folder)
     try:

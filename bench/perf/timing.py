@@ -1,10 +1,14 @@
-"""Small helpers the benchmark scripts share: repeated timing, medians, a printed table."""
+"""Small helpers the benchmark scripts share: arguments, repeated timing, medians, a printed table."""
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bench.cli_types import parse_count
 
 
 def timed(action: Callable[[], object], repeats: int) -> list[float]:
@@ -44,3 +48,13 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def dataset_arguments(doc: str | None, repeats: int, dir_help: str) -> argparse.Namespace:
+    """The knobs every Parquet benchmark takes; counts are parsed (10M, 100k)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", default="10M", type=parse_count)
+    parser.add_argument("--accounts", default="100k", type=parse_count)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--dir", type=Path, default=None, help=dir_help)
+    return parser.parse_args()
