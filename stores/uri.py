@@ -50,5 +50,5 @@ def redact(uri: str) -> str:
     # (postgresql:///db?host=/socket/dir).
     shown = f"{parts.scheme}://{netloc}{parts.path}"
     if query:
-        shown += "?" + urlencode(query, safe="/")
+        shown += "?" + urlencode(query, safe="/*")
     return shown + (f"#{parts.fragment}" if parts.fragment else "")

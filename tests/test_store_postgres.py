@@ -135,7 +135,7 @@ def test_password_in_the_query_is_redacted_too() -> None:
     store = PostgresStore("postgresql://user@127.0.0.1:1/x?password=secret&layout=typed")
     with pytest.raises(StoreUnreachable) as raised:
         store.info()
-    assert "secret" not in str(raised.value) and "password=%2A%2A%2A" in str(raised.value)
+    assert "secret" not in str(raised.value) and "password=***" in str(raised.value)
 
 
 def test_a_malformed_uri_is_refused_without_its_password() -> None:
