@@ -228,6 +228,13 @@ class _Draws:
     """The random numbers of a run of blocks: a fixed set per block, whatever is used."""
 
     __slots__ = ("unit", "single", "account", "counterparty", "amount", "fx_currency", "jitter")
+    unit: np.ndarray  # per unit (pair of positions): which operation
+    single: np.ndarray  # per event: deposit or withdrawal
+    account: np.ndarray  # per event: Zipf draw of the account
+    counterparty: np.ndarray  # per unit: Zipf draw of the transfer's other account
+    amount: np.ndarray  # per event: standard normal, for the log-normal amount
+    fx_currency: np.ndarray  # per unit: which other currency an fx exchange buys
+    jitter: np.ndarray  # per event: where in its slot of business time it occurred
 
     @classmethod
     def for_blocks(cls, seed: int, first_block: int, end_block: int) -> _Draws:

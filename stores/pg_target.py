@@ -9,6 +9,7 @@ most the first line of the driver's own message, with any password scrubbed from
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -104,7 +105,7 @@ def parse_target(uri: str) -> PgTarget:
     )
 
 
-def _where(params: dict[str, object]) -> str:
+def _where(params: Mapping[str, object]) -> str:
     port = str(params.get("port") or "5432")
     host = str(params.get("host") or params.get("hostaddr") or "")
     if not host:
