@@ -34,7 +34,8 @@ class CatchupGroup(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
         extra.pop("standalone_mode", None)
         try:
-            return super().main(args, prog_name, standalone_mode=False, **extra)
+            # Not standalone: click hands back ctx.exit(code) as a return value instead of exiting.
+            outcome = super().main(args, prog_name, standalone_mode=False, **extra)
         except click.UsageError as error:
             hint = f" Try '{error.ctx.command_path} --help'." if error.ctx is not None else ""
             _fail(f"{error.format_message().rstrip('.')}.{hint}", EXIT_USAGE)
@@ -44,7 +45,7 @@ class CatchupGroup(click.Group):
             _fail(str(error), EXIT_ERROR)
         except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             _fail("interrupted; a store being written is left marked incomplete", EXIT_INTERRUPTED)
-        sys.exit(0)
+        sys.exit(outcome if isinstance(outcome, int) else 0)
 
 
 def _fail(message: str, code: int) -> None:
