@@ -23,6 +23,7 @@ from bench.progress import RateReporter, human_count
 from generators import LedgerParams, OperationMix
 from generators.currencies import parse_currencies
 from stores import open_store
+from stores.base import not_found
 from stores.errors import CatchupError
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -183,7 +184,7 @@ def info(store: str, as_json: bool) -> None:
     with open_store(store) as source:
         description = source.info()
     if not description.exists:
-        raise click.ClickException(f"no event store at {description.uri}; create one with: catchup generate {store}")
+        raise not_found(description.uri)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(description), indent=2))
     else:

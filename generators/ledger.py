@@ -119,16 +119,15 @@ class LedgerGenerator:
         unit_has_opening = is_opening[first] | is_opening[second]
         unit_kind[unit_has_opening] = _SINGLES
         unit_kind[(unit_kind == _TRANSFER) & (open_count[first] < 2)] = _SINGLES  # needs two accounts
-        kind = np.repeat(unit_kind, 2)
+        is_transfer_unit = unit_kind == _TRANSFER
+        is_fx_unit = unit_kind == _FX
 
         event_type = np.where(d.single < self.p_deposit, _DEPOSITED, _WITHDRAWN).astype(np.int8)
         event_type[is_opening] = _OPENED
-        transfer = kind == _TRANSFER
-        fx = kind == _FX
-        event_type[first][unit_kind == _TRANSFER] = _TRANSFER_DEBITED
-        event_type[second][unit_kind == _TRANSFER] = _TRANSFER_CREDITED
-        event_type[first][unit_kind == _FX] = _FX_DEBITED
-        event_type[second][unit_kind == _FX] = _FX_CREDITED
+        event_type[first][is_transfer_unit] = _TRANSFER_DEBITED
+        event_type[second][is_transfer_unit] = _TRANSFER_CREDITED
+        event_type[first][is_fx_unit] = _FX_DEBITED
+        event_type[second][is_fx_unit] = _FX_CREDITED
 
         stream = _zipf_rank(d.account, open_count, self.params.skew)
         stream[is_opening] = open_count[is_opening]
@@ -136,8 +135,6 @@ class LedgerGenerator:
         other = _zipf_rank(d.counterparty, unit_open, self.params.skew)
         source = stream[first]
         other = np.where(other == source, source % np.maximum(unit_open, 1) + 1, other)
-        is_transfer_unit = unit_kind == _TRANSFER
-        is_fx_unit = unit_kind == _FX
         stream[second] = np.where(is_transfer_unit, other, np.where(is_fx_unit, source, stream[second]))
 
         currency = self.home_currency[stream]
@@ -156,7 +153,6 @@ class LedgerGenerator:
         ).astype(np.int64)
         amount[second] = np.where(is_fx_unit, converted, amount[second])
 
-        two_legs = transfer | fx
         correlation = np.repeat(position[first], 2)
         counterparty = np.zeros_like(stream)
         counterparty[first] = np.where(is_transfer_unit, stream[second], 0)
@@ -171,9 +167,9 @@ class LedgerGenerator:
             "amount": amount,
             "currency": currency,
             "counterparty": counterparty,
-            "counterparty_valid": transfer,
+            "counterparty_valid": np.repeat(is_transfer_unit, 2),
             "correlation_id": correlation,
-            "correlation_valid": two_legs,
+            "correlation_valid": np.repeat(is_transfer_unit | is_fx_unit, 2),
         }
 
     def _amounts(self, event_type: np.ndarray, normal: np.ndarray) -> np.ndarray:

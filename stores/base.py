@@ -43,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 
 from stores.errors import InvalidParameter, SchemaMismatch, StoreIncomplete, StoreNotFound
-from stores.schema import conform, currency_dictionary, positions
+from stores.schema import SCHEMA_VERSION, conform, currency_dictionary, positions
 
 DEFAULT_BATCH_SIZE = 131_072
 
@@ -111,10 +111,23 @@ class EventStore(ABC):
         """info(), or StoreIncomplete / StoreNotFound when the log cannot be read."""
         info = self.info()
         if not info.exists:
-            raise StoreNotFound(f"no event store at {info.uri}; create one with: catchup generate {info.uri}")
+            raise not_found(info.uri)
         if not info.complete:
             raise incomplete(info.uri)
         return info
+
+
+def not_found(uri: str) -> StoreNotFound:
+    return StoreNotFound(f"no event store at {uri}; create one with: catchup generate {uri}")
+
+
+def check_schema_version(found: object, where: str) -> None:
+    """Refuse events written under another version of EVENT_SCHEMA: they would decode wrongly."""
+    if found != SCHEMA_VERSION:
+        raise SchemaMismatch(
+            f"{where} holds events of schema version {found!r}; this catchup reads version {SCHEMA_VERSION}: "
+            "regenerate the store"
+        )
 
 
 def incomplete(uri: str) -> StoreIncomplete:

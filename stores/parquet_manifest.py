@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from stores.base import check_schema_version, not_found
 from stores.errors import SchemaMismatch, StoreCorrupt, StoreNotFound
+from stores.schema import SCHEMA_VERSION
 
 MANIFEST_NAME = "catchup.json"
 FORMAT = "catchup-parquet"
@@ -39,8 +41,7 @@ class Manifest:
     files: tuple[EventFile, ...] = ()
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
-    event_schema_version: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
+    event_schema_version: int = SCHEMA_VERSION
 
     def with_file(self, added: EventFile) -> Manifest:
         return replace(self, files=self.files + (added,), head=added.last)
@@ -60,7 +61,7 @@ def read_manifest(folder: Path) -> Manifest:
     path = manifest_path(folder)
     if not path.exists():
         if not folder.exists() or not any(folder.iterdir()):
-            raise StoreNotFound(f"no event store at {folder}; create one with: catchup generate {folder}")
+            raise not_found(str(folder))
         raise StoreNotFound(f"{folder} is not a catchup event store (it has no {MANIFEST_NAME})")
     try:
         data = json.loads(path.read_text())
@@ -71,6 +72,7 @@ def read_manifest(folder: Path) -> Manifest:
                 f"{path} has store format version {data.get('format_version')!r}; "
                 f"this catchup reads version {FORMAT_VERSION}: regenerate the store"
             )
+        check_schema_version(data.get("event_schema_version"), str(path))
         files = tuple(EventFile(**f) for f in data.pop("files"))
         data["currencies"] = tuple(data["currencies"])
         return Manifest(files=files, **data)

@@ -32,6 +32,7 @@ from stores.base import (
     EventStore,
     StoreInfo,
     check_read_range,
+    check_schema_version,
     incomplete,
 )
 from stores.errors import (
@@ -299,13 +300,14 @@ class PostgresStore(EventStore):
     def _status(self, conn: psycopg.Connection) -> _Status | None:
         try:
             row = conn.execute(
-                f"SELECT layout, complete, head, fingerprint, currencies FROM {self._status_table}"
+                f"SELECT layout, complete, head, fingerprint, currencies, schema_version FROM {self._status_table}"
             ).fetchone()
         except psycopg.errors.UndefinedTable:
             return None
         if row is None:
             return None
-        layout, complete, head, fingerprint, currencies = row
+        layout, complete, head, fingerprint, currencies, schema_version = row
+        check_schema_version(schema_version, f"store in schema {self.schema} of {self.uri}")
         return _Status(layout, bool(complete), int(head), fingerprint, tuple(currencies or ()))
 
     def _readable_status(self) -> _Status:

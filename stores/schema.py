@@ -28,10 +28,6 @@ EVENT_TYPES: tuple[str, ...] = (
 )
 EVENT_TYPE_CODE: dict[str, int] = {name: code for code, name in enumerate(EVENT_TYPES)}
 
-# Money moving out of the account: the sign a balance projection gives the amount.
-DEBIT_TYPES: frozenset[str] = frozenset({"withdrawn", "transfer_debited", "fx_debited"})
-CREDIT_TYPES: frozenset[str] = frozenset({"deposited", "transfer_credited", "fx_credited"})
-
 DICT_TYPE = pa.dictionary(pa.int8(), pa.string())
 EVENT_TYPE_DICTIONARY = pa.array(EVENT_TYPES, pa.string())
 MAX_CURRENCIES = 127  # int8 dictionary indices
@@ -119,10 +115,3 @@ def _has_dictionaries(batch: pa.RecordBatch, currencies: pa.Array) -> bool:
 def positions(batch: pa.RecordBatch) -> np.ndarray:
     """The position column as a zero-copy numpy view (positions are never null)."""
     return batch.column(0).to_numpy(zero_copy_only=True)
-
-
-def empty_batch(currencies: pa.Array) -> pa.RecordBatch:
-    arrays = [pa.array([], f.type) for f in EVENT_SCHEMA]
-    arrays[3] = pa.DictionaryArray.from_arrays(pa.array([], pa.int8()), EVENT_TYPE_DICTIONARY)
-    arrays[6] = pa.DictionaryArray.from_arrays(pa.array([], pa.int8()), currencies)
-    return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)

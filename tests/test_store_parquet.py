@@ -105,3 +105,10 @@ def test_folder_of_other_files_is_never_overwritten(tmp_path: Path) -> None:
         open_store(str(tmp_path)).load(generate(SMALL), dataset_meta(SMALL), overwrite=True)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
     assert not (tmp_path / "catchup.json").exists()
+
+
+def test_events_of_another_schema_version_are_refused(small_files: ParquetStore) -> None:
+    path = small_files.folder / "catchup.json"
+    path.write_text(path.read_text().replace('"event_schema_version": 1', '"event_schema_version": 2'))
+    with pytest.raises(SchemaMismatch, match="holds events of schema version 2; this catchup reads version 1"):
+        read_all(small_files)

@@ -364,3 +364,9 @@ def test_a_load_waiting_on_an_unfinished_read_fails_instead_of_hanging(
             loaded.load(generate(SMALL), dataset_meta(SMALL), overwrite=True)
     assert loaded.head() == SMALL.events
     assert read_all(loaded).equals(events_of(SMALL))
+
+
+def test_events_of_another_schema_version_are_refused(loaded: PostgresStore, pg_url: str) -> None:
+    sql(pg_url, f'UPDATE "{loaded.schema}".catchup_store SET schema_version = 2')
+    with pytest.raises(SchemaMismatch, match="holds events of schema version 2; this catchup reads version 1"):
+        loaded.head()
