@@ -1,7 +1,7 @@
 """The ``catchup`` command line: parses, calls library code, turns errors into one line.
 
-Exit codes: 0 success, 1 error, 2 usage; later commands add 3 (regression) and 4
-(divergence). Every error, usage or domain, is one line on stderr starting 'Error: '.
+Exit codes: 0 success, 1 error, 2 usage, 4 a divergence found by ``run``; a later
+command adds 3 (regression). Every error, usage or domain, is one line on stderr starting 'Error: '.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from bench import __version__
+from bench.cli_run import EXIT_DIVERGENCE, demo, run, show, state
 from bench.cli_types import Count, UtcTime
 from bench.generate import DEFAULT_BATCH_SIZE, generate_into
 from bench.info import format_info
@@ -63,8 +64,10 @@ def cli() -> None:
 
     \b
     Example:
+      catchup demo
       catchup generate data/ledger --events 1M
-      catchup info data/ledger
+      catchup run data/ledger --projection balances --intervals 0,10k,100k
+      catchup show results/<run>
     """
 
 
@@ -189,6 +192,11 @@ def info(store: str, as_json: bool) -> None:
         click.echo(json.dumps(dataclasses.asdict(description), indent=2))
     else:
         click.echo(format_info(description))
+
+
+for command in (run, state, show, demo):
+    cli.add_command(command)
+assert EXIT_DIVERGENCE not in (EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED)
 
 
 def main() -> None:

@@ -54,3 +54,27 @@ class UtcTime(click.ParamType):
             except ValueError:
                 self.fail(f"{value!r} is not an ISO 8601 time such as 2026-01-01T00:00:00Z", param, ctx)
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class IntervalList(click.ParamType):
+    """Comma-separated snapshot intervals with k/M/G suffixes: '0,10k,100k,1M'."""
+
+    name = "intervals"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        numbers = []
+        for item in str(value).split(","):
+            try:
+                number = parse_count(item)
+            except ValueError:
+                self.fail(
+                    f"{item.strip()!r} in {value!r} is not a whole number; use a list such as 0,10k,100k,1M", param, ctx
+                )
+            if number < 0:
+                self.fail(
+                    f"{item.strip()} in {value!r} is negative; use 0 (no snapshots) or a positive count", param, ctx
+                )
+            numbers.append(number)
+        return tuple(numbers)

@@ -118,6 +118,13 @@ _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
 }
 
 
+def check_label(label: str) -> None:
+    if not isinstance(label, str) or not _LABEL.fullmatch(label):
+        raise InvalidParameter(
+            f"run label {label!r} is not allowed; use 1 to 40 of A-Z a-z 0-9 _ . - ({LABEL_PATTERN})"
+        )
+
+
 def write_run(
     results_dir: str | Path,
     *,
@@ -137,10 +144,7 @@ def write_run(
     Everything is checked before the disk is touched; the files go into a temporary
     sibling that is renamed to the first free name (``NAME``, ``NAME-2``, ...) once whole.
     """
-    if not isinstance(label, str) or not _LABEL.fullmatch(label):
-        raise InvalidParameter(
-            f"run label {label!r} is not allowed; use 1 to 40 of A-Z a-z 0-9 _ . - ({LABEL_PATTERN})"
-        )
+    check_label(label)
     if created_at.tzinfo is None or created_at.utcoffset() is None:
         raise InvalidParameter(
             f"created_at {created_at.isoformat()} has no time zone; pass an aware time such as now(UTC)"

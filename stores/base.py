@@ -22,6 +22,7 @@ Contract, for every backend:
   ``currency`` the store's currency list, so equal events give equal batches on every
   backend.
 * ``head()`` is the highest position (0 for an empty store).
+* ``snapshots()`` is the snapshot store beside the log (stores.snapshots), tied to its dataset.
 * ``info()`` never raises for an incomplete store: it is how one looks at a broken store.
   Its ``uri`` has any password replaced by '***'; ``describe()`` is its JSON form, for
   results metadata.
@@ -37,13 +38,16 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
-from stores.errors import InvalidParameter, SchemaMismatch, StoreIncomplete, StoreNotFound
+from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreIncomplete, StoreNotFound
 from stores.schema import SCHEMA_VERSION, conform, currency_dictionary, positions
+
+if TYPE_CHECKING:
+    from stores.snapshots import SnapshotStore
 
 DEFAULT_BATCH_SIZE = 131_072
 
@@ -89,6 +93,10 @@ class EventStore(ABC):
         self, after: int = 0, upto: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
     ) -> Iterator[pa.RecordBatch]: ...
 
+    @abstractmethod
+    def snapshots(self) -> SnapshotStore:
+        """The snapshot store for the events held now; StoreNotFound / StoreIncomplete if unreadable."""
+
     def head(self) -> int:
         return self.readable_info().head
 
@@ -116,9 +124,21 @@ class EventStore(ABC):
             raise incomplete(info.uri)
         return info
 
+    def dataset_id(self) -> str:
+        """The fingerprint id of the events held now: snapshots are tied to it."""
+        info = self.readable_info()
+        return fingerprint_id(info.fingerprint, info.uri)
+
 
 def not_found(uri: str) -> StoreNotFound:
     return StoreNotFound(f"no event store at {uri}; create one with: catchup generate {uri}")
+
+
+def fingerprint_id(fingerprint: dict[str, Any] | None, uri: str) -> str:
+    found = (fingerprint or {}).get("id")
+    if not isinstance(found, str) or not found:
+        raise StoreCorrupt(f"store {uri} records no dataset fingerprint id; regenerate the store")
+    return found
 
 
 def check_schema_version(found: object, where: str) -> None:

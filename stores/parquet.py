@@ -2,6 +2,7 @@
 
     STORE/catchup.json          the manifest (stores.parquet_manifest): the commit point
     STORE/events/part-NNNNNN.parquet
+    STORE/snapshots/...         projection snapshots (stores.parquet_snapshots)
 
 Files hold row groups of ``row_group_rows`` events sorted by position, so the position
 statistics of each row group let a tail read skip everything before it: the manifest
@@ -38,6 +39,7 @@ from stores.parquet_manifest import (
     read_manifest,
     write_manifest,
 )
+from stores.parquet_snapshots import SNAPSHOTS_DIR, ParquetSnapshotStore
 from stores.schema import EVENT_SCHEMA, conform, currency_dictionary, positions
 
 EVENTS_DIR = "events"
@@ -121,6 +123,9 @@ class ParquetStore(EventStore):
         write_manifest(self.folder, manifest)
         events = self.folder / EVENTS_DIR
         shutil.rmtree(events, ignore_errors=True)
+        # Positions in old snapshots would refer to other events; a failure to remove them raises.
+        if (self.folder / SNAPSHOTS_DIR).exists():
+            shutil.rmtree(self.folder / SNAPSHOTS_DIR)
         events.mkdir()
         manifest = self._write_files(batches, manifest, BatchChecker(meta.currencies))
         write_manifest(self.folder, replace(manifest, complete=True))
@@ -163,6 +168,11 @@ class ParquetStore(EventStore):
         finally:
             writer.abandon()
         return manifest
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    def snapshots(self) -> ParquetSnapshotStore:
+        return ParquetSnapshotStore(self.folder, self.dataset_id())
 
     # -- reading -----------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from stores.schema import EVENT_SCHEMA
 LAYOUTS: tuple[str, ...] = ("typed", "jsonb")
 EVENTS_TABLE = "events"
 STATUS_TABLE = "catchup_store"
+SNAPSHOTS_TABLE = "snapshots"
 PKEY = "events_pkey"
 STREAM_KEY = "events_stream_version_key"
 
@@ -77,6 +78,35 @@ def create_status(schema: str) -> str:
         "fingerprint jsonb, currencies text[] NOT NULL, schema_version integer NOT NULL, "
         "updated_at timestamptz NOT NULL DEFAULT now())"
     )
+
+
+def create_snapshots(schema: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {qualified(schema, SNAPSHOTS_TABLE)} ("
+        "projection text NOT NULL, position bigint NOT NULL, rows bigint NOT NULL, "
+        "size_bytes bigint NOT NULL, checksum text NOT NULL, dataset text NOT NULL, "
+        "created_at timestamptz NOT NULL, data bytea NOT NULL, PRIMARY KEY (projection, position))"
+    )
+
+
+_SNAPSHOT_INFO = "projection, position, rows, size_bytes, checksum, dataset, created_at"
+
+
+def snapshot_statements(schema: str) -> dict[str, str]:
+    """The statements of the snapshot store; values are bound (``%b``: bytea sent in binary)."""
+    table = qualified(schema, SNAPSHOTS_TABLE)
+    return {
+        "save": f"INSERT INTO {table} ({_SNAPSHOT_INFO}, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %b) "
+        "ON CONFLICT (projection, position) DO UPDATE SET rows = excluded.rows, "
+        "size_bytes = excluded.size_bytes, checksum = excluded.checksum, dataset = excluded.dataset, "
+        "created_at = excluded.created_at, data = excluded.data",
+        # Without the data column: the planner reads the newest entry of the primary key.
+        "latest": f"SELECT {_SNAPSHOT_INFO} FROM {table} WHERE projection = %s AND position <= %s "
+        "ORDER BY position DESC LIMIT 1",
+        "list": f"SELECT {_SNAPSHOT_INFO} FROM {table} WHERE projection = %s ORDER BY position",
+        "data": f"SELECT data FROM {table} WHERE projection = %s AND position = %s",
+        "delete": f"DELETE FROM {table} WHERE projection = %s",
+    }
 
 
 def build_keys(schema: str) -> list[str]:

@@ -33,6 +33,7 @@ from stores.base import (
     StoreInfo,
     check_read_range,
     check_schema_version,
+    fingerprint_id,
     incomplete,
 )
 from stores.errors import (
@@ -42,9 +43,11 @@ from stores.errors import (
     StoreNotEmpty,
 )
 from stores.pg_sessions import DRIVER_ERRORS, PgSessions, quietly
+from stores.pg_snapshots import PgSnapshotStore
 from stores.pg_sql import (
     EVENTS_TABLE,
     INGEST_SCHEMA,
+    SNAPSHOTS_TABLE,
     STATUS_TABLE,
     build_keys,
     column_differences,
@@ -137,6 +140,9 @@ class PostgresStore(EventStore):
     def currencies(self) -> tuple[str, ...]:
         return self._readable_status().currencies
 
+    def dataset_id(self) -> str:
+        return fingerprint_id(self._readable_status().fingerprint, self.uri)
+
     # -- writing -------------------------------------------------------------------------
 
     def load(self, batches: Iterable[pa.RecordBatch], meta: DatasetMeta, *, overwrite: bool = False) -> int:
@@ -152,6 +158,8 @@ class PostgresStore(EventStore):
             if not overwrite:
                 self._refuse_if_not_empty(conn)
             conn.execute(f"DROP TABLE IF EXISTS {self._events}")
+            # Positions in old snapshots would refer to other events; the next save makes it anew.
+            conn.execute(f"DROP TABLE IF EXISTS {qualified(self.schema, SNAPSHOTS_TABLE)}")
             conn.execute(create_events(self.schema, self.layout))
             conn.execute(f"DELETE FROM {self._status_table}")
             conn.execute(
@@ -243,6 +251,11 @@ class PostgresStore(EventStore):
             raise
         if failures:
             raise failures[0]
+
+    # -- snapshots -----------------------------------------------------------------------
+
+    def snapshots(self) -> PgSnapshotStore:
+        return PgSnapshotStore(self.target, self._sessions, self.dataset_id())
 
     # -- reading -------------------------------------------------------------------------
 

@@ -1,0 +1,46 @@
+"""``catchup demo``: the README's main job — generate once, then run the catch-up experiment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.experiment import ExperimentConfig
+from bench.generate import generate_into
+from bench.runner import RunOutcome, execute_run
+from generators import LedgerParams, fingerprint
+from stores import open_store
+
+DEMO_STORE = Path("data/demo")
+DEMO_EVENTS = 1_000_000
+DEMO_PROJECTIONS = ("balances", "balances_per_event")
+DEMO_INTERVALS = (0, 10_000, 100_000)
+
+
+def ensure_store(path: Path, params: LedgerParams, emit: Callable[[str], None]) -> bool:
+    """Generate the demo events unless ``path`` already holds exactly them; True if generated."""
+    with open_store(str(path)) as store:
+        info = store.info()
+        wanted = fingerprint(params)["id"]
+        if info.exists and info.complete and (info.fingerprint or {}).get("id") == wanted:
+            emit(f"reusing {info.head:,} events in {path} (fingerprint {wanted})")
+            return False
+        emit(f"generating {params.events:,} events into {path}")
+        result = generate_into(store, params, overwrite=info.exists)
+        emit(f"generated in {result.seconds:.1f} s ({result.events_per_s / 1e6:.2f}M events/s)")
+        return True
+
+
+def run_demo(
+    store: Path = DEMO_STORE,
+    results_dir: Path = Path("results"),
+    events: int = DEMO_EVENTS,
+    repeats: int = 3,
+    emit: Callable[[str], None] = lambda line: None,
+) -> list[RunOutcome]:
+    ensure_store(store, LedgerParams(events=events), emit)
+    config = ExperimentConfig(intervals=DEMO_INTERVALS, repeats=repeats, warmup=1)
+    return [
+        execute_run(str(store), name, config, label=f"demo-{name}", results_dir=results_dir, emit=emit)
+        for name in DEMO_PROJECTIONS
+    ]
