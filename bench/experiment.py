@@ -9,7 +9,7 @@ W warm-ups:
    average (``expected``: a tail of k/2 events) and just before the next one at worst
    (``worst``: a tail of k-1). The head H of each case is the highest one <= N whose
    latest snapshot s leaves exactly that tail; a fresh projection loads s and replays
-   (s, H]. Catch-up seconds = load + tail replay.
+   (s, H]. Catch-up seconds = snapshot load + restore + tail replay.
 3. Verify: every caught-up state (and every snapshot pass's final state) must have the
    digest of a full replay from 0 to the same position, taken once before the timed work.
 
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 
+from bench.progress import RateReporter
 from bench.replay import ReplayClock, replay
 from bench.results import Sample
 from projections import Projection
@@ -32,6 +33,7 @@ from stores.errors import InvalidParameter
 from stores.snapshots import SnapshotStore
 
 SNAPSHOT_PASS = "snapshot_pass"
+PROGRESS_EVERY_S = 5.0  # a pass shorter than this shows only its summary line
 CASES = ("expected", "worst")
 
 
@@ -97,6 +99,36 @@ class Check:
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
+
+
+@dataclass
+class PassTiming:
+    """A snapshot pass: the replay, and the snapshots split into the projection's
+    ``snapshot()`` (state_s) and the snapshot store's save (save_s: encode, write, sync)."""
+
+    clock: ReplayClock = field(default_factory=ReplayClock)
+    state_s: float = 0.0
+    save_s: float = 0.0
+    count: int = 0
+    size_bytes: int = 0
+
+    @property
+    def snapshot_s(self) -> float:
+        return self.state_s + self.save_s
+
+
+@dataclass
+class CatchupTiming:
+    """A catch-up: the snapshot read from the store (load_s, inside the store), the
+    projection's ``restore`` (restore_s), and the tail replay."""
+
+    load_s: float = 0.0
+    restore_s: float = 0.0
+    tail: ReplayClock = field(default_factory=ReplayClock)
+
+    @property
+    def catchup_s(self) -> float:
+        return self.load_s + self.restore_s + self.tail.replay_s
 
 
 @dataclass
@@ -177,76 +209,91 @@ class Experiment:
 
     def _repeat(self, number: int, interval: int, repeat: int) -> None:
         measured = repeat >= 0
-        state, clock, snapshot_s, count, size = self._snapshot_pass(interval)
+        state, taken = self._snapshot_pass(interval)
         pass_ok = self._verify(interval, SNAPSHOT_PASS, state)
+        clock = taken.clock
         rate = clock.events / max(clock.replay_s, 1e-9)
         parts = [f"pass {clock.events:,} events {clock.replay_s:.3f} s ({rate / 1e6:.2f}M events/s)"]
         if interval:
-            parts.append(f"{count} snapshots {size / 1e6:.1f} MB {snapshot_s:.3f} s")
+            parts.append(f"{taken.count} snapshots {taken.size_bytes / 1e6:.1f} MB {taken.snapshot_s:.3f} s")
         if measured:
-            self._record_pass(interval, repeat, clock, snapshot_s, count, size)
+            self._record_pass(interval, repeat, taken)
         for case in catchup_cases(interval, self.head):
-            caught, load_s, tail = self._catch_up(case)
+            caught, catchup = self._catch_up(case)
             ok = self._verify(interval, case.name, caught)
-            parts.append(f"{case.name} {load_s + tail.replay_s:.4f} s{'' if ok else ' DIVERGED'}")
+            parts.append(f"{case.name} {catchup.catchup_s:.4f} s{'' if ok else ' DIVERGED'}")
             if measured:
-                self._record_catchup(case, repeat, load_s, tail)
+                self._record_catchup(case, repeat, catchup)
         which = (
             f"repeat {repeat + 1}/{self.config.repeats}" if measured else f"warm-up {repeat + self.config.warmup + 1}"
         )
         total = len(self.config.intervals)
         self.emit(f"[{number}/{total}] k={interval:,} {which}: {'; '.join(parts)}{'' if pass_ok else ' DIVERGED'}")
 
-    def _snapshot_pass(self, interval: int) -> tuple[Projection, ReplayClock, float, int, int]:
+    def _snapshot_pass(self, interval: int) -> tuple[Projection, PassTiming]:
         self.snapshots.delete(self.projection.name)
         state = self.projection()
-        taken = [0.0, 0, 0]  # seconds, count, bytes
+        taken = PassTiming()
 
         def take(position: int) -> None:
             started = perf_counter()
-            info = self.snapshots.save(self.projection.name, position, state.snapshot())
-            taken[0] += perf_counter() - started
-            taken[1] += 1
-            taken[2] += info.size_bytes
+            table = state.snapshot()
+            encoded = perf_counter()
+            info = self.snapshots.save(self.projection.name, position, table)
+            taken.state_s += encoded - started
+            taken.save_s += perf_counter() - encoded
+            taken.count += 1
+            taken.size_bytes += info.size_bytes
 
         stops = range(interval, self.head + 1, interval) if interval else ()
-        clock = replay(self.store, state, batch_size=self.config.batch_size, stops=stops, at_stop=take)
-        return state, clock, float(taken[0]), int(taken[1]), int(taken[2])
+        progress = RateReporter(f"k={interval:,} pass", self.head, self.emit, every=PROGRESS_EVERY_S)
+        taken.clock = replay(
+            self.store, state, batch_size=self.config.batch_size, stops=stops, at_stop=take, on_batch=progress.update
+        )
+        return state, taken
 
-    def _catch_up(self, case: CatchupCase) -> tuple[Projection, float, ReplayClock]:
+    def _catch_up(self, case: CatchupCase) -> tuple[Projection, CatchupTiming]:
+        timing = CatchupTiming()
         started = perf_counter()
         info = self.snapshots.latest(self.projection.name, at_or_before=case.head)
-        if info is None:
-            state = self.projection()
-        else:
-            state = self.projection.restore(self.snapshots.load(info))
-        load_s = perf_counter() - started
+        table = self.snapshots.load(info) if info is not None else None
+        loaded = perf_counter()
+        state = self.projection() if table is None else self.projection.restore(table)
+        timing.load_s, timing.restore_s = loaded - started, perf_counter() - loaded
         after = info.position if info is not None else 0
-        tail = replay(self.store, state, after=after, upto=case.head, batch_size=self.config.batch_size)
-        return state, load_s, tail
+        timing.tail = replay(self.store, state, after=after, upto=case.head, batch_size=self.config.batch_size)
+        return state, timing
 
-    def _record_pass(
-        self, interval: int, repeat: int, clock: ReplayClock, snapshot_s: float, count: int, size: int
-    ) -> None:
+    def _record_pass(self, interval: int, repeat: int, taken: PassTiming) -> None:
+        clock = taken.clock
         replay_s = max(clock.replay_s, 1e-12)
-        self._add(interval, repeat, SNAPSHOT_PASS, "replay_s", clock.replay_s, "s")
-        self._add(interval, repeat, SNAPSHOT_PASS, "fetch_s", clock.fetch_s, "s")
-        self._add(interval, repeat, SNAPSHOT_PASS, "apply_s", clock.apply_s, "s")
-        self._add(interval, repeat, SNAPSHOT_PASS, "events", clock.events, "events")
-        self._add(interval, repeat, SNAPSHOT_PASS, "events_per_s", clock.events / replay_s, "events/s")
-        self._add(interval, repeat, SNAPSHOT_PASS, "snapshot_s", snapshot_s, "s")
-        self._add(interval, repeat, SNAPSHOT_PASS, "snapshots", count, "snapshots")
-        self._add(interval, repeat, SNAPSHOT_PASS, "snapshot_bytes", size, "bytes")
-        self._add(interval, repeat, SNAPSHOT_PASS, "overhead_pct", 100.0 * snapshot_s / replay_s, "%")
+        for metric, value, unit in (
+            ("replay_s", clock.replay_s, "s"),
+            ("fetch_s", clock.fetch_s, "s"),
+            ("apply_s", clock.apply_s, "s"),
+            ("events", clock.events, "events"),
+            ("events_per_s", clock.events / replay_s, "events/s"),
+            ("snapshot_s", taken.snapshot_s, "s"),
+            ("snapshot_state_s", taken.state_s, "s"),
+            ("snapshot_save_s", taken.save_s, "s"),
+            ("snapshots", taken.count, "snapshots"),
+            ("snapshot_bytes", taken.size_bytes, "bytes"),
+            ("overhead_pct", 100.0 * taken.snapshot_s / replay_s, "%"),
+        ):
+            self._add(interval, repeat, SNAPSHOT_PASS, metric, value, unit)
 
-    def _record_catchup(self, case: CatchupCase, repeat: int, load_s: float, tail: ReplayClock) -> None:
+    def _record_catchup(self, case: CatchupCase, repeat: int, timing: CatchupTiming) -> None:
         phase = f"catchup_{case.name}"
-        self._add(case.interval, repeat, phase, "catchup_s", load_s + tail.replay_s, "s")
-        self._add(case.interval, repeat, phase, "load_s", load_s, "s")
-        self._add(case.interval, repeat, phase, "fetch_s", tail.fetch_s, "s")
-        self._add(case.interval, repeat, phase, "apply_s", tail.apply_s, "s")
-        self._add(case.interval, repeat, phase, "tail_events", tail.events, "events")
-        self._add(case.interval, repeat, phase, "snapshot_position", case.snapshot_position, "position")
+        for metric, value, unit in (
+            ("catchup_s", timing.catchup_s, "s"),
+            ("load_s", timing.load_s, "s"),
+            ("restore_s", timing.restore_s, "s"),
+            ("fetch_s", timing.tail.fetch_s, "s"),
+            ("apply_s", timing.tail.apply_s, "s"),
+            ("tail_events", timing.tail.events, "events"),
+            ("snapshot_position", case.snapshot_position, "position"),
+        ):
+            self._add(case.interval, repeat, phase, metric, value, unit)
 
     def _add(self, interval: int, repeat: int, phase: str, metric: str, value: float, unit: str) -> None:
         self.samples.append(Sample(interval, repeat, phase, metric, float(value), unit))
