@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from bench.experiment import CatchupCase, Experiment, ExperimentConfig, catchup_cases
+from bench.experiment import Experiment, ExperimentConfig, catchup_cases
 from bench.replay import replay
 from bench.results import load_run
 from bench.runner import execute_run
