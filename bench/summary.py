@@ -111,7 +111,7 @@ def format_summary(run: Run) -> str:
     lines = [
         f"run {run.run_id}: {projection.get('name', '?')} over {run.store.get('uri', '?')} "
         f"({run.store.get('backend', '?')}, head {int(run.summary[0]['head']) if run.summary else 0:,}), "
-        f"{config.get('repeats')} repeats after {config.get('warmup')} warm-up",
+        f"{config.get('repeats')} repeat(s) after {config.get('warmup')} warm-up",
     ]
     rss = run.environment.get("peak_rss_bytes")
     if rss:

@@ -26,6 +26,7 @@ STATE_SCHEMA = pa.schema(
     ]
 )
 _COLUMNS = STATE_SCHEMA.names
+_MAX_CHUNKS = 16
 _LATEST = pl.int_range(pl.len()).reverse().over("stream_id") < ENTRIES  # last ENTRIES rows of each stream
 
 
@@ -40,9 +41,15 @@ class Statement(Projection):
         if batch.num_rows == 0:
             return
         fresh = _frame(pa.Table.from_batches([batch]).select(_COLUMNS)).filter(_LATEST)
-        # Rows stay in position order (old state first, then the batch), so "the last
-        # ENTRIES rows of each stream" are its latest entries.
-        self.entries = pl.concat([self.entries, fresh], how="vertical").filter(_LATEST)
+        # Only the streams this batch touched are re-trimmed, so a small batch costs little
+        # even when the state is large. Rows stay in position order within a stream (old
+        # entries first, then the batch), so "the last ENTRIES rows" are its latest ones.
+        touched = pl.col("stream_id").is_in(fresh.get_column("stream_id").unique().implode())
+        merged = pl.concat([self.entries.filter(touched), fresh], how="vertical").filter(_LATEST)
+        entries = pl.concat([self.entries.filter(~touched), merged], how="vertical", rechunk=False)
+        # Copying the whole state into one chunk on every batch cost more than the work;
+        # never doing it let chunks pile up until filters crawled. Every few batches it is.
+        self.entries = entries.rechunk() if entries.n_chunks() > _MAX_CHUNKS else entries
 
     def snapshot(self) -> pa.Table:
         return self.entries.to_arrow().cast(STATE_SCHEMA)
