@@ -17,6 +17,18 @@ from stores.base import DEFAULT_BATCH_SIZE
 
 EXIT_DIVERGENCE = 4
 
+PROJECTION = click.option(
+    "--projection", "-p", required=True, help="Built-in name, package.module:Class or file.py:Class."
+)
+RESULTS_DIR = click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_RESULTS,
+    show_default=True,
+    help="Folder that receives run folders (<UTC stamp>-<label>/).",
+)
+QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+
 
 def _stderr(line: str) -> None:
     click.echo(line, err=True)
@@ -43,7 +55,7 @@ def _exit_on_divergence(outcomes: list[RunOutcome]) -> None:
 
 @click.command()
 @click.argument("store")
-@click.option("--projection", "-p", required=True, help="Built-in name, package.module:Class or file.py:Class.")
+@PROJECTION
 @click.option(
     "--intervals",
     type=IntervalList(),
@@ -56,13 +68,7 @@ def _exit_on_divergence(outcomes: list[RunOutcome]) -> None:
 )
 @click.option("--warmup", type=Count(minimum=None), default=1, show_default=True, help="Unrecorded repeats first.")
 @click.option("--label", help="Names the run folder (default: the projection's name).")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_RESULTS,
-    show_default=True,
-    help="Folder that receives the run folder.",
-)
+@RESULTS_DIR
 @click.option(
     "--batch-size",
     type=Count(minimum=None),
@@ -70,7 +76,7 @@ def _exit_on_divergence(outcomes: list[RunOutcome]) -> None:
     show_default=True,
     help="Events per batch read from the store.",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@QUIET
 def run(
     store: str,
     projection: str,
@@ -103,7 +109,7 @@ def run(
 
 @click.command()
 @click.argument("store")
-@click.option("--projection", "-p", required=True, help="Built-in name, package.module:Class or file.py:Class.")
+@PROJECTION
 @click.option("--at", type=Count(minimum=None), help="Replay up to this position (default: the head).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A .parquet file to write.")
 def state(store: str, projection: str, at: int | None, out: Path) -> None:
@@ -141,18 +147,12 @@ def show(run_path: str) -> None:
     show_default=True,
     help="Parquet folder for the demo events; reused when it already holds them.",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_RESULTS,
-    show_default=True,
-    help="Folder that receives the run folders.",
-)
+@RESULTS_DIR
 @click.option("--events", type=Count(minimum=None), default=DEMO_EVENTS, show_default=True, help="Events to generate.")
 @click.option(
     "--repeats", type=Count(minimum=None), default=3, show_default=True, help="Measured repeats per interval."
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@QUIET
 def demo(store: Path, out: Path, events: int, repeats: int, quiet: bool) -> None:
     """Generate 1M events into a Parquet folder, then run balances and balances_per_event.
 
