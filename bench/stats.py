@@ -43,7 +43,9 @@ class Summary:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Summary:
-        return cls(**{f.name: (int(data[f.name]) if f.name == "n" else float(data[f.name])) for f in fields(cls)})
+        values: dict[str, Any] = {f.name: float(data[f.name]) for f in fields(cls)}
+        values["n"] = int(data["n"])
+        return cls(**values)
 
 
 def summarize(values: Sequence[float], *, resamples: int = 2000, seed: int = 0) -> Summary:

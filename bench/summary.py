@@ -36,7 +36,8 @@ def build_summary(samples: list[Sample], checks: list[Check], head: int) -> tupl
             intervals.append(sample.interval)
     verified = {(c.interval, c.case): c.ok for c in checks}
     full_replay = values.get((0, SNAPSHOT_PASS, "replay_s"))
-    rows, warnings = [], []
+    rows: list[dict[str, Any]] = []
+    warnings: list[str] = []
     for interval in intervals:
         stats = {m: summarize(values[(interval, SNAPSHOT_PASS, m)]) for m in _TIMED_PASS}
         row: dict[str, Any] = {

@@ -87,7 +87,7 @@ class EventProjection(Projection):
         cls._event_loop = staticmethod(_make_event_loop(tuple(cls.fields), cls.__name__))  # type: ignore[assignment]
 
     def apply(self, batch: pa.RecordBatch) -> None:
-        self._event_loop(self.handle, python_columns(batch, self.fields))
+        type(self)._event_loop(self.handle, python_columns(batch, self.fields))
 
 
 def _make_event_loop(fields: tuple[str, ...], owner: str) -> Callable[[Callable[[Any], None], list[list[Any]]], None]:

@@ -11,6 +11,7 @@ positions do.
 
 from __future__ import annotations
 
+import builtins  # the stores' method 'list' shadows the builtin inside their classes
 import json
 import os
 import shutil
@@ -78,7 +79,7 @@ class ParquetSnapshotStore(SnapshotStore):
             ) from None
         return decode_state(data, info, where)
 
-    def list(self, projection: str) -> list[SnapshotInfo]:
+    def list(self, projection: str) -> builtins.list[SnapshotInfo]:
         check_projection_name(projection)
         return [self._read_sidecar(projection, p) for p in self._positions(projection)]
 
@@ -95,7 +96,7 @@ class ParquetSnapshotStore(SnapshotStore):
         stem = self.root / projection / f"{position:0{_DIGITS}d}"
         return stem.with_suffix(".parquet"), stem.with_suffix(".json")
 
-    def _positions(self, projection: str) -> list[int]:
+    def _positions(self, projection: str) -> builtins.list[int]:
         """Positions with a committed sidecar, ascending; other files are ignored."""
         folder = self.root / projection
         if not folder.is_dir():

@@ -10,6 +10,7 @@ by the first save; until then there are no snapshots, and ``PostgresStore.load``
 
 from __future__ import annotations
 
+import builtins  # the stores' method 'list' shadows the builtin inside their classes
 from datetime import datetime
 from typing import Any
 
@@ -68,7 +69,7 @@ class PgSnapshotStore(SnapshotStore):
             )
         return decode_state(bytes(rows[0][0]), info, self._where)
 
-    def list(self, projection: str) -> list[SnapshotInfo]:
+    def list(self, projection: str) -> builtins.list[SnapshotInfo]:
         check_projection_name(projection)
         return [_info_of(row) for row in self._rows("list snapshots", "list", (projection,))]
 
@@ -80,7 +81,7 @@ class PgSnapshotStore(SnapshotStore):
             except psycopg.errors.UndefinedTable:
                 return 0
 
-    def _rows(self, action: str, statement: str, params: tuple[Any, ...], binary: bool = False) -> list[Any]:
+    def _rows(self, action: str, statement: str, params: tuple[Any, ...], binary: bool = False) -> builtins.list[Any]:
         """The rows of a query; none while no save has made the table."""
         with self._sessions.control(action) as conn:
             try:

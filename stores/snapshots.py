@@ -32,6 +32,7 @@ Errors are the neutral ones of ``stores.errors``; no driver exception escapes.
 
 from __future__ import annotations
 
+import builtins  # the stores' method 'list' shadows the builtin inside their classes
 import hashlib
 import operator
 import re
@@ -69,7 +70,7 @@ class SnapshotStore(ABC):
     def load(self, info: SnapshotInfo) -> pa.Table: ...
 
     @abstractmethod
-    def list(self, projection: str) -> list[SnapshotInfo]: ...
+    def list(self, projection: str) -> builtins.list[SnapshotInfo]: ...
 
     @abstractmethod
     def delete(self, projection: str) -> int: ...
@@ -89,7 +90,7 @@ def check_position(name: str, value: object) -> int:
     try:
         if isinstance(value, bool):
             raise TypeError
-        position = operator.index(value)  # type: ignore[call-overload]
+        position = operator.index(value)  # type: ignore[call-overload,arg-type]
     except TypeError:
         raise InvalidParameter(f"{name}={value!r} must be an integer position") from None
     if position < 0:
