@@ -28,6 +28,7 @@ from stores.base import not_found
 from stores.errors import CatchupError
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+INTERRUPTED = "interrupted; a store being generated is left marked incomplete, a run being measured writes no results"
 
 
 class CatchupGroup(click.Group):
@@ -46,7 +47,7 @@ class CatchupGroup(click.Group):
         except CatchupError as error:
             _fail(str(error), EXIT_ERROR)
         except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-            _fail("interrupted; a store being written is left marked incomplete", EXIT_INTERRUPTED)
+            _fail(INTERRUPTED, EXIT_INTERRUPTED)
         sys.exit(outcome if isinstance(outcome, int) else 0)
 
 
