@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from time import perf_counter
 
 from bench.progress import RateReporter
-from bench.replay import ReplayClock, replay
+from bench.replay import ReplayClock, projection_code, replay
 from bench.results import Sample
 from projections import Projection
 from projections.digest import differing_rows
@@ -182,28 +182,46 @@ class Experiment:
                 check = Check(interval, case.name, case.head, case.snapshot_position, expected_digest="")
                 self.checks[(interval, case.name)] = check
                 wanted.setdefault(case.head, []).append(check)
-        reference = self.projection()
+        reference = self._fresh()
 
         def digest_at(position: int) -> None:
-            digest = reference.digest()
+            digest = self._digest(reference)
             for check in wanted[position]:
                 check.expected_digest = digest
 
         self.emit(f"reference: full replay of {self.head:,} events to verify against")
-        replay(self.store, reference, batch_size=self.config.batch_size, stops=sorted(wanted), at_stop=digest_at)
+        progress = RateReporter("reference", self.head, self.emit, every=PROGRESS_EVERY_S)
+        replay(
+            self.store,
+            reference,
+            batch_size=self.config.batch_size,
+            stops=sorted(wanted),
+            at_stop=digest_at,
+            on_batch=progress.update,
+        )
 
     def _verify(self, interval: int, case: str, state: Projection) -> bool:
         check = self.checks[(interval, case)]
-        digest = state.digest()
+        digest = self._digest(state)
         if digest == check.expected_digest:
             return True
         if check.ok:  # the first divergence of this check: say where the states differ
             check.ok, check.actual_digest = False, digest
-            reference = self.projection()
+            reference = self._fresh()
             replay(self.store, reference, upto=check.position, batch_size=self.config.batch_size)
-            check.differing = differing_rows(reference.snapshot(), state.snapshot(), self.projection.key)
+            with projection_code(self.projection, "snapshot()"):
+                expected, actual = reference.snapshot(), state.snapshot()
+            check.differing = differing_rows(expected, actual, self.projection.key)
         check.failed_repeats += 1
         return False
+
+    def _fresh(self) -> Projection:
+        with projection_code(self.projection, "__init__()"):
+            return self.projection()
+
+    def _digest(self, state: Projection) -> str:
+        with projection_code(self.projection, "digest()"):
+            return state.digest()
 
     # -- measuring ----------------------------------------------------------------------
 
@@ -232,12 +250,13 @@ class Experiment:
 
     def _snapshot_pass(self, interval: int) -> tuple[Projection, PassTiming]:
         self.snapshots.delete(self.projection.name)
-        state = self.projection()
+        state = self._fresh()
         taken = PassTiming()
 
         def take(position: int) -> None:
             started = perf_counter()
-            table = state.snapshot()
+            with projection_code(self.projection, "snapshot()"):
+                table = state.snapshot()
             encoded = perf_counter()
             info = self.snapshots.save(self.projection.name, position, table)
             taken.state_s += encoded - started
@@ -258,7 +277,11 @@ class Experiment:
         info = self.snapshots.latest(self.projection.name, at_or_before=case.head)
         table = self.snapshots.load(info) if info is not None else None
         loaded = perf_counter()
-        state = self.projection() if table is None else self.projection.restore(table)
+        if table is None:
+            state = self._fresh()
+        else:
+            with projection_code(self.projection, "restore()"):
+                state = self.projection.restore(table)
         timing.load_s, timing.restore_s = loaded - started, perf_counter() - loaded
         after = info.position if info is not None else 0
         timing.tail = replay(self.store, state, after=after, upto=case.head, batch_size=self.config.batch_size)

@@ -7,7 +7,8 @@ digest) is timed by whoever does it, never counted as replay.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from time import perf_counter
 
@@ -108,3 +109,17 @@ def _guarded(projection: Projection) -> Callable[[pa.RecordBatch], None]:
             ) from error
 
     return guarded
+
+
+@contextmanager
+def projection_code(projection: type[Projection], what: str) -> Iterator[None]:
+    """Around calls into a projection's own code (construct, snapshot, restore, digest):
+    what it raises becomes one line naming the projection and the call."""
+    try:
+        yield
+    except CatchupError:
+        raise
+    except Exception as error:  # noqa: BLE001 - projection code may raise anything
+        raise ProjectionFailed(
+            f"projection {projection.name} failed in {what}: {type(error).__name__}: {error}"
+        ) from error

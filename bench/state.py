@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from bench.projection_loader import load_projection
-from bench.replay import replay
+from bench.replay import projection_code, replay
 from stores import open_store
 from stores.errors import InvalidParameter, StoreError
 
@@ -36,9 +36,12 @@ def write_state(store_uri: str, projection_spec: str, out: str | Path, at: int |
         position = head if at is None else at
         if not 0 <= position <= head:
             raise InvalidParameter(f"--at {position}: the store's positions run 0..{head:,}")
-        state = projection()
+        with projection_code(projection, "__init__()"):
+            state = projection()
         replay(store, state, upto=position)
-    table = state.snapshot()
+    with projection_code(projection, "snapshot()"):
+        table = state.snapshot()
+        digest = state.digest()
     temporary = target.with_name(f".{target.name}.tmp")
     try:
         pq.write_table(table, temporary, compression="zstd")
@@ -46,4 +49,4 @@ def write_state(store_uri: str, projection_spec: str, out: str | Path, at: int |
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise StoreError(f"cannot write {target}: {error.strerror or error}") from None
-    return StateResult(projection.name, position, table.num_rows, state.digest(), target)
+    return StateResult(projection.name, position, table.num_rows, digest, target)

@@ -23,7 +23,11 @@ def canonical(table: pa.Table) -> pa.Table:
     columns = [_plain(column.combine_chunks()) for column in table.columns]
     table = pa.table(columns, names=table.column_names)
     if table.num_rows > 1 and table.num_columns:
-        order = pc.sort_indices(table, [(name, "ascending") for name in table.column_names])
+        try:
+            order = pc.sort_indices(table, [(name, "ascending") for name in table.column_names])
+        except (pa.ArrowNotImplementedError, pa.ArrowTypeError):  # nested columns have no order: sort by text
+            rows = [repr(tuple(row.values())) for row in table.to_pylist()]
+            order = pa.array(sorted(range(len(rows)), key=rows.__getitem__), pa.int64())
         table = table.take(order)
     return table.combine_chunks()
 

@@ -156,6 +156,13 @@ def test_a_projection_that_raises_is_one_line(ledger: str, tmp_path: Path) -> No
     )
 
 
+def test_a_projection_whose_restore_raises_is_one_line_and_leaves_no_snapshots(ledger: str, tmp_path: Path) -> None:
+    code, out, err = run(*_run_args(ledger, tmp_path, "-p", f"{IMPURE}:BadRestore", "--quiet"))
+    assert (code, out, err) == (1, "", "Error: projection bad_restore failed in restore(): KeyError: 'balance'\n")
+    assert open_store(ledger).snapshots().list("bad_restore") == []
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_run_refuses_an_incomplete_store(tmp_path: Path) -> None:
     store = tmp_path / "broken"
     with open_store(str(store)) as target:

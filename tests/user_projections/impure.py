@@ -51,3 +51,11 @@ class Exploding(BalancesPerEvent):
         if event.stream_id == 7:
             raise KeyError("account 7")
         super().handle(event)
+
+
+class BadRestore(BalancesPerEvent):
+    name = "bad_restore"
+
+    @classmethod
+    def restore(cls, table: pa.Table) -> BadRestore:
+        raise KeyError("balance")
