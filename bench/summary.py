@@ -163,7 +163,8 @@ def format_summary(run: Run) -> str:
             lines.append("  ".join("-" * w for w in widths))
     lines.append("")
     lines.append(
-        "medians over repeats; catch-up = snapshot load and restore + tail replay (expected tail k/2, worst k-1); "
+        "medians over repeats; snap MB = all snapshots written in a pass; overhead = snapshot time / replay time;\n"
+        "catch-up = snapshot load and restore + tail replay (expected tail k/2, worst k-1); "
         "vs full = full replay / expected catch-up"
     )
     for warning in run.warnings:

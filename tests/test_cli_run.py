@@ -183,6 +183,18 @@ def test_state_refuses_a_position_past_the_head(ledger: str, tmp_path: Path) -> 
     assert not (tmp_path / "s.parquet").exists()
 
 
+def test_show_refuses_a_run_of_an_unknown_schema_version(ledger: str, tmp_path: Path) -> None:
+    assert run(*_run_args(ledger, tmp_path, "-p", "balances", "--quiet"))[0] == 0
+    folder = next(tmp_path.iterdir())
+    document = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**document, "schema_version": 99}))
+    assert run("show", str(folder)) == (
+        1,
+        "",
+        f"Error: {folder} has results schema version 99; this catchup reads versions 1\n",
+    )
+
+
 def test_show_refuses_a_missing_run(tmp_path: Path) -> None:
     code, _, err = run("show", str(tmp_path / "nothing"))
     assert code == 1 and err.startswith(f"Error: no run at {tmp_path / 'nothing'}")
