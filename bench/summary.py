@@ -36,6 +36,7 @@ def build_summary(samples: list[Sample], checks: list[Check], head: int) -> tupl
             intervals.append(sample.interval)
     verified = {(c.interval, c.case): c.ok for c in checks}
     full_replay = values.get((0, SNAPSHOT_PASS, "replay_s"))
+    full_replay_s = summarize(full_replay).median if full_replay else None
     rows: list[dict[str, Any]] = []
     warnings: list[str] = []
     for interval in intervals:
@@ -49,7 +50,7 @@ def build_summary(samples: list[Sample], checks: list[Check], head: int) -> tupl
         }
         # The reference for "against full replay": the k=0 pass when it ran, else this
         # interval's own replay time, which is a full replay with the snapshot time left out.
-        reference = summarize(full_replay).median if full_replay else stats["replay_s"].median
+        reference = full_replay_s if full_replay_s is not None else stats["replay_s"].median
         row["full_replay_s"] = reference
         row["catchup"] = {}
         for case in CASES:
