@@ -43,6 +43,9 @@ def test_a_missing_package_is_none() -> None:
 
 
 def test_git_commit_and_dirty_flag_of_this_checkout(env: dict) -> None:
+    if not (PROJECT_ROOT / ".git").exists():  # an exported tree, not a clone: nothing to record
+        assert env["git"] == {"commit": None, "dirty": None}
+        return
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     status = subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT_ROOT, capture_output=True, text=True)
     commit, dirty = env["git"]["commit"], env["git"]["dirty"]
