@@ -125,7 +125,7 @@ def utc_text(moment: datetime) -> str:
 def encode_state(state: pa.Table) -> bytes:
     """The stored image of a state: one zstd Parquet file in memory."""
     # Arrow's own buffers, not io.BytesIO: pyarrow 26 reading or writing through a Python
-    # file object aborted the interpreter at exit in ~10% of runs (apache/arrow#34314, #50482).
+    # file object aborted the interpreter at exit in about 10% of runs of a small script here.
     sink = pa.BufferOutputStream()
     pq.write_table(state, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
