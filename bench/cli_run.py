@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from bench.cli_report import echo_written
 from bench.cli_types import Count, IntervalList
 from bench.demo import DEMO_EVENTS, DEMO_STORE, run_demo
 from bench.experiment import ExperimentConfig
@@ -154,17 +155,19 @@ def show(run_path: str) -> None:
 )
 @QUIET
 def demo(store: Path, out: Path, events: int, repeats: int, quiet: bool) -> None:
-    """Generate 1M events into a Parquet folder, then run balances and balances_per_event.
+    """Generate 1M events into a Parquet folder, run balances and balances_per_event, report.
 
-    Intervals 0, 10k and 100k; prints each summary and where the results are.
+    Intervals 0, 10k and 100k; prints each summary and where the results are, then writes
+    one report of both runs (HTML and Markdown, with figures) and prints its path.
 
     \b
     Example:
       catchup demo
       catchup demo --events 10M --store data/demo-10m
     """
-    outcomes = run_demo(store, out, events, repeats, emit=_quiet if quiet else _stderr)
-    for outcome in outcomes:
-        _report(outcome)
+    outcome = run_demo(store, out, events, repeats, emit=_quiet if quiet else _stderr)
+    for each in outcome.runs:
+        _report(each)
         click.echo("")
-    _exit_on_divergence(outcomes)
+    echo_written(outcome.report)
+    _exit_on_divergence(outcome.runs)

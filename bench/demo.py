@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.experiment import ExperimentConfig
 from bench.generate import generate_into
+from bench.report import WrittenReport, write_report
 from bench.runner import RunOutcome, execute_run
 from generators import LedgerParams, fingerprint
 from stores import open_store
@@ -31,16 +33,25 @@ def ensure_store(path: Path, params: LedgerParams, emit: Callable[[str], None]) 
         return True
 
 
+@dataclass(frozen=True)
+class DemoOutcome:
+    runs: list[RunOutcome]
+    report: WrittenReport  # both runs in one report: same events, two ways to project them
+
+
 def run_demo(
     store: Path = DEMO_STORE,
     results_dir: Path = Path("results"),
     events: int = DEMO_EVENTS,
     repeats: int = 3,
     emit: Callable[[str], None] = lambda line: None,
-) -> list[RunOutcome]:
+) -> DemoOutcome:
     ensure_store(store, LedgerParams(events=events), emit)
     config = ExperimentConfig(intervals=DEMO_INTERVALS, repeats=repeats, warmup=1)
-    return [
+    outcomes = [
         execute_run(str(store), name, config, label=f"demo-{name}", results_dir=results_dir, emit=emit)
         for name in DEMO_PROJECTIONS
     ]
+    emit("writing the report")
+    report = write_report([outcome.run for outcome in outcomes], formats=("html", "md"))
+    return DemoOutcome(outcomes, report)

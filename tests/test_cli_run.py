@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from bench.results import load_run
+from bench.results import list_runs, load_run
 from bench.summary import format_summary
 from generators import dataset_meta, generate
 from projections import Balances
@@ -215,12 +215,18 @@ def test_demo_generates_once_then_reuses_and_runs_both_projections(tmp_path: Pat
     code, out, err = run(*args)
     assert code == 0, err
     assert "generating 20,000 events into" in err
-    runs = sorted(p.name.split("-", 1)[1] for p in (tmp_path / "results").iterdir())
+    runs = sorted(p.name.split("-", 1)[1] for p in list_runs(tmp_path / "results"))
     assert runs == ["demo-balances", "demo-balances_per_event"]
     assert out.count("results: ") == 2
+    # it ends with one report of both runs, HTML and Markdown, and says where
+    reports = re.findall(r"^report: (.+)$", out, re.M)
+    assert [Path(p).name for p in reports] == ["report.html", "report.md"]
+    assert Path(reports[0]).parent.parent == tmp_path / "results" / "reports"
+    assert "Catch-up compared: demo-balances vs demo-balances_per_event" in Path(reports[0]).read_text()
+    assert out.endswith(f"figures: {Path(reports[0]).parent / 'figures'} (8 files, PNG and SVG)\n")
     code, out, err = run(*args, "--quiet")
     assert code == 0 and "generating" not in err
-    assert len(list((tmp_path / "results").iterdir())) == 4
+    assert len(list_runs(tmp_path / "results")) == 4
 
 
 def test_the_readme_projection_example_runs(ledger: str, tmp_path: Path) -> None:

@@ -1,0 +1,102 @@
+"""The runs one report shows: their legend names, and whether they replayed the same events.
+
+Overlaying two runs is only honest when both replayed the same dataset (same generator,
+parameters and head): then a Parquet run against a Postgres run, two projections or two
+commits differ only in what the report is about. When the datasets differ, the figures
+draw each run in its own panel and the report says so before anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from bench.results import Run
+from stores.errors import InvalidParameter
+
+
+@dataclass(frozen=True)
+class RunSet:
+    runs: tuple[Run, ...]
+
+    def __post_init__(self) -> None:
+        if not self.runs:
+            raise InvalidParameter("a report needs at least one run; give one or more run folders")
+        seen: set[str] = set()
+        for run in self.runs:
+            key = str(run.path or run.run_id)
+            if key in seen:
+                raise InvalidParameter(f"run {run.run_id} is given twice; give each run once")
+            seen.add(key)
+
+    @classmethod
+    def of(cls, runs: Sequence[Run]) -> RunSet:
+        return cls(tuple(runs))
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """Short legend names: the labels, or the run ids where two runs share a label."""
+        labels = [run.label for run in self.runs]
+        return tuple(run.label if labels.count(run.label) == 1 else run.run_id for run in self.runs)
+
+    @property
+    def single(self) -> bool:
+        return len(self.runs) == 1
+
+    def head(self, run: Run) -> int:
+        return int(run.summary[0]["head"]) if run.summary else int(run.store.get("head") or 0)
+
+    def dataset_key(self, run: Run) -> tuple[Any, int]:
+        dataset_id = (run.dataset or {}).get("id")
+        return (dataset_id, self.head(run))
+
+    @property
+    def same_dataset(self) -> bool:
+        """True when every run replayed the same, identified events up to the same head."""
+        keys = {self.dataset_key(run) for run in self.runs}
+        return len(keys) == 1 and next(iter(keys))[0] is not None
+
+    def dataset_mismatch(self) -> str | None:
+        """The plain statement a report leads with when the runs replayed different events."""
+        if self.single or self.same_dataset:
+            return None
+        parts = [
+            f"{name}: {describe_dataset(run, self.head(run))}" for name, run in zip(self.names, self.runs, strict=True)
+        ]
+        return (
+            "these runs did not replay the same events, so their figures are drawn side by side, "
+            "not overlaid, and their numbers are not comparable one to one (" + "; ".join(parts) + ")"
+        )
+
+    def differing_settings(self) -> list[str]:
+        """Settings that differ between the runs beyond the dataset, each as a short phrase."""
+        if self.single:
+            return []
+        checks = {
+            "store backend": lambda run: run.store.get("backend"),
+            "projection": lambda run: run.config.get("projection", {}).get("name"),
+            "projection source": lambda run: run.config.get("projection", {}).get("source_sha256"),
+            "git commit": lambda run: (run.environment.get("git") or {}).get("commit"),
+            "machine (CPU, cores)": lambda run: (
+                run.environment.get("cpu_model"),
+                run.environment.get("logical_cores"),
+            ),
+            "batch size": lambda run: run.config.get("batch_size"),
+            "repeats": lambda run: run.config.get("repeats"),
+        }
+        return [what for what, value in checks.items() if len({repr(value(run)) for run in self.runs}) > 1]
+
+
+def describe_dataset(run: Run, head: int) -> str:
+    dataset = run.dataset
+    if not dataset:
+        return f"{head:,} events of an unidentified dataset"
+    params = dataset.get("params", {})
+    details = ", ".join(
+        f"{name} {params[name]:,}" if isinstance(params[name], int) else f"{name} {params[name]}"
+        for name in ("accounts", "seed")
+        if name in params
+    )
+    return f"{head:,} events of dataset {dataset.get('id')}" + (f" ({details})" if details else "")

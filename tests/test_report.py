@@ -1,0 +1,323 @@
+"""Figures and reports from small real runs: images, content, warnings, self-containment, CLI."""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ElementTree
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bench.figures import FIGURE_NAMES, draw_figure, frontier_points, render_figures
+from bench.report import write_report
+from bench.results import Run, load_run
+from bench.run_set import RunSet
+from bench.units import format_seconds
+from generators import LedgerParams
+from stores.errors import InvalidParameter
+from tests.data import SMALL
+from tests.runs import make_ledger, make_run
+from tests.test_cli import run as cli
+
+FORGETFUL = f"{Path(__file__).parent / 'user_projections' / 'impure.py'}:Forgetful"
+OTHER = LedgerParams(events=20_000, accounts=300, currencies=("USD", "EUR"), seed=8)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("report-results")
+
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return make_ledger(tmp_path_factory.mktemp("report-ledger") / "ledger")
+
+
+@pytest.fixture(scope="module")
+def balances(ledger: str, results: Path) -> Run:
+    return make_run(ledger, results, "balances", intervals=(0, 1_000, 10_000))
+
+
+@pytest.fixture(scope="module")
+def per_event(ledger: str, results: Path) -> Run:
+    return make_run(ledger, results, "balances_per_event", intervals=(0, 1_000, 10_000))
+
+
+@pytest.fixture(scope="module")
+def other_dataset(tmp_path_factory: pytest.TempPathFactory, results: Path) -> Run:
+    store = make_ledger(tmp_path_factory.mktemp("report-other") / "ledger", OTHER)
+    return make_run(store, results, "balances", label="other", intervals=(0, 2_000))
+
+
+def _png(content: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(content))
+    assert image.format == "PNG"
+    image.load()
+    return image
+
+
+class _References(HTMLParser):
+    """Every attribute that could make a browser fetch something, and every tag name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.references: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.references += [value or "" for name, value in attrs if name in ("src", "href", "srcset", "poster", "data")]
+
+
+def _parse(html: str) -> _References:
+    parser = _References()
+    parser.feed(html)
+    return parser
+
+
+# --- figures -----------------------------------------------------------------------------
+
+
+def test_every_figure_is_a_valid_non_empty_png_and_svg(balances: Run) -> None:
+    written = write_report([balances])  # one run: into its own folder
+    assert written.reports == [balances.path / "report.html"]
+    rendered = render_figures(RunSet.of([balances]))
+    assert [figure.name for figure in rendered] == list(FIGURE_NAMES)
+    for figure in rendered:
+        for content in (figure.png, figure.embedded_png):
+            image = _png(content)
+            assert image.width >= 800 and image.height >= 500
+            colours = image.convert("RGB").getcolors(maxcolors=1_000_000)
+            assert colours is not None and len(colours) > 50  # drawn, not a blank canvas
+        root = ElementTree.fromstring(figure.svg)
+        assert root.tag.endswith("svg") and len(root.findall(".//{http://www.w3.org/2000/svg}path")) > 20
+        # the file carries its caption drawn in; the embedded copy leaves it to the report
+        assert figure.png != figure.embedded_png
+    on_disk = sorted(path.name for path in written.figures)
+    assert on_disk == sorted(f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("png", "svg"))
+    assert all(path.stat().st_size > 10_000 for path in written.figures)
+    assert written.figures[0].parent == balances.path / "figures"
+
+
+def test_figures_have_titles_and_axes_labelled_with_units(balances: Run) -> None:
+    runset = RunSet.of([balances])
+    for name in FIGURE_NAMES:
+        figure = draw_figure(runset, name)
+        assert figure.get_suptitle(), name
+        for axes in figure.axes:
+            assert "(" in axes.get_xlabel() or "%" in axes.get_xlabel(), (name, axes.get_xlabel())
+            assert axes.get_ylabel(), name
+    catchup = draw_figure(runset, "catchup_vs_interval").axes[0]
+    assert catchup.get_xscale() == "log"  # 1k and 10k span a decade
+    assert catchup.get_xlabel() == "snapshot interval k (events)"
+    labels = catchup.get_legend_handles_labels()[1]
+    assert labels == [
+        "balances: full replay from 0",
+        "balances: expected (tail k/2)",
+        "balances: worst (tail k-1)",
+    ]
+    # the reference line sits at the run's full replay time
+    (line,) = [line for line in catchup.get_lines() if line.get_label() == "balances: full replay from 0"]
+    assert line.get_ydata()[0] == pytest.approx(balances.summary[0]["full_replay_s"])
+
+
+def test_runs_of_one_dataset_share_axes_and_runs_of_different_datasets_do_not(
+    balances: Run, per_event: Run, other_dataset: Run
+) -> None:
+    same = draw_figure(RunSet.of([balances, per_event]), "catchup_vs_interval")
+    assert len(same.axes) == 1
+    assert {label.split(":")[0] for label in same.axes[0].get_legend_handles_labels()[1]} == {
+        "balances",
+        "balances_per_event",
+    }
+    apart = draw_figure(RunSet.of([balances, other_dataset]), "catchup_vs_interval")
+    assert len(apart.axes) == 2
+    assert [axes.get_title(loc="left").split(":")[0] for axes in apart.axes] == ["balances", "other"]
+    assert len(draw_figure(RunSet.of([balances, other_dataset]), "snapshot_cost").axes) == 4
+
+
+def test_the_frontier_marks_exactly_the_undominated_intervals(balances: Run) -> None:
+    summary = [
+        _row(0, overhead=0.0, catchup=1.0),
+        _row(1_000, overhead=500.0, catchup=0.01),
+        _row(10_000, overhead=50.0, catchup=0.05),
+        _row(100_000, overhead=60.0, catchup=0.2),  # 10k is cheaper and faster
+        _row(200_000, overhead=50.0, catchup=0.06),  # as cheap as 10k, slower
+    ]
+    run = Run(**{**balances.__dict__, "summary": summary})
+    points = frontier_points(run)
+    assert [(p.interval, p.pareto) for p in points] == [
+        (0, True),
+        (10_000, True),
+        (200_000, False),
+        (100_000, False),
+        (1_000, True),
+    ]
+
+
+def _row(k: int, overhead: float, catchup: float) -> dict:
+    return {
+        "interval": k,
+        "overhead_pct": {"median": overhead},
+        "catchup": {"expected": {"catchup_s": {"median": catchup}}},
+    }
+
+
+# --- the report --------------------------------------------------------------------------
+
+
+def test_the_html_report_is_self_contained_and_says_what_a_reviewer_needs(balances: Run, tmp_path: Path) -> None:
+    (path,) = write_report([balances], tmp_path / "one.html").reports
+    html = path.read_text()
+    parsed = _parse(html)
+    assert parsed.references and all(ref.startswith(("data:image/png;base64,", "#")) for ref in parsed.references)
+    assert not {"script", "link", "iframe", "object", "embed"} & set(parsed.tags)
+    assert "url(" not in html and "@import" not in html and "http" not in html
+    assert parsed.tags.count("img") == len(FIGURE_NAMES)
+    head = balances.summary[0]["head"]
+    assert f"<h1>Catch-up of balances over {head:,} events (Parquet)</h1>" in html
+    for section in ("The question", "The answer in brief", "Setup", "Results", "Figures", "Method", "Environment"):
+        assert f">{section}</h2>" in html
+    assert balances.store["uri"] in html and "balances v1 (vectorised, projections.balances.Balances)" in html
+    assert balances.environment["cpu_model"] in html
+    for row in balances.summary:  # every interval's expected catch-up, formatted as the table shows it
+        assert format_seconds(row["catchup"]["expected"]["catchup_s"]["median"]) in html
+    assert len(balances.verification) == 7 and "Verified: all 7 checked states" in html
+    assert "Pareto-optimal intervals" in html
+
+
+def test_warnings_come_before_the_results_they_qualify(ledger: str, results: Path, tmp_path: Path) -> None:
+    diverged = make_run(ledger, results, FORGETFUL, intervals=(0, 10_000), repeats=1)
+    (path,) = write_report([diverged], tmp_path).reports
+    html = path.read_text()
+    alert = html.index('class="alert error"')
+    assert alert < html.index(">The question</h2>") < html.index(">Results</h2>")
+    assert "Divergence: a state caught up from a snapshot differs from the full replay" in html
+    assert "one repeat only" in html[: html.index(">The question</h2>")]
+    assert '<td class="bad">DIVERGED</td>' in html
+    assert "Verification FAILED" in html
+
+
+def test_runs_over_different_datasets_are_said_to_differ_not_overlaid(
+    balances: Run, other_dataset: Run, tmp_path: Path
+) -> None:
+    (html_path, md_path) = write_report([balances, other_dataset], tmp_path, ("html", "md")).reports
+    html, markdown = html_path.read_text(), md_path.read_text()
+    assert "Different datasets" in html and "Different datasets" in markdown
+    statement = (
+        "These runs did not replay the same events, so their figures are drawn side by side, not overlaid, "
+        f"and their numbers are not comparable one to one (balances: 30,000 events of dataset {balances.dataset['id']} "
+        f"(accounts 400, seed 7); other: 20,000 events of dataset {other_dataset.dataset['id']} (accounts 300, seed 8))."
+    )
+    assert statement in html
+    assert html.index("Different datasets") < html.index(">The question</h2>")
+    assert "compare shapes, not values" in html
+
+
+def test_runs_of_one_dataset_are_compared_side_by_side(balances: Run, per_event: Run, tmp_path: Path) -> None:
+    (path,) = write_report([balances, per_event], tmp_path / "both.html").reports
+    html = path.read_text()
+    assert "<h1>Catch-up compared: balances vs balances_per_event</h1>" in html
+    assert "Different datasets" not in html
+    assert "What differs between these runs" in html and "projection and projection source" in html
+    assert f"All runs replayed the same 30,000 events of dataset {balances.dataset['id']}" in html
+    assert '<th class="group" colspan="4">balances</th><th class="group" colspan="4">balances_per_event</th>' in html
+    assert ">balances in full</h3>" in html and ">balances_per_event in full</h3>" in html
+
+
+def test_a_parquet_run_and_a_postgres_run_of_one_dataset_overlay(
+    balances: Run, results: Path, pg_store_uri, tmp_path: Path
+) -> None:
+    from generators import dataset_meta, generate
+    from stores import open_store
+
+    uri = pg_store_uri("typed")
+    with open_store(uri) as store:
+        store.load(generate(SMALL, batch_size=8_192), dataset_meta(SMALL))
+    postgres = make_run(uri, results, "balances", label="postgres", intervals=(0, 1_000, 10_000), repeats=1)
+    runset = RunSet.of([balances, postgres])
+    assert runset.same_dataset and runset.differing_settings() == ["store backend", "repeats"]
+    assert len(draw_figure(runset, "catchup_vs_interval").axes) == 1
+    (path,) = write_report([balances, postgres], tmp_path).reports
+    html = path.read_text()
+    assert "store backend and repeats (marked in the setup table)" in html
+    assert "Parquet / files" in html and "Postgres / typed" in html
+
+
+def test_the_markdown_twin_links_figures_that_exist(balances: Run, tmp_path: Path) -> None:
+    (path,) = write_report([balances], tmp_path / "review" / "balances.md").reports
+    markdown = path.read_text()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert links == [f"figures/{name}.png" for name in FIGURE_NAMES]
+    assert all((path.parent / link).is_file() for link in links)
+    for section in ("The question", "The answer in brief", "Setup", "Results", "Figures", "Method", "Environment"):
+        assert f"\n## {section}\n" in markdown
+    assert "| k | snapshots | bytes |" in markdown
+    assert not (path.parent / "report.html").exists()
+
+
+def test_reporting_again_replaces_the_figures_and_leaves_no_temporary_files(balances: Run, tmp_path: Path) -> None:
+    write_report([balances], tmp_path)
+    write_report([balances], tmp_path, ("html", "md"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "report.html", "report.md"]
+    assert len(list((tmp_path / "figures").iterdir())) == 2 * len(FIGURE_NAMES)
+
+
+def test_a_run_given_twice_is_refused(balances: Run) -> None:
+    with pytest.raises(InvalidParameter, match=f"run {balances.run_id} is given twice; give each run once"):
+        RunSet.of([balances, load_run(balances.path)])
+
+
+# --- the CLI -----------------------------------------------------------------------------
+
+
+def test_report_prints_where_it_wrote(balances: Run, tmp_path: Path) -> None:
+    code, out, err = cli("report", str(balances.path), "--out", str(tmp_path))
+    assert (code, err) == (0, "")
+    assert out == (
+        f"report: {tmp_path / 'report.html'}\nfigures: {tmp_path / 'figures'} ({2 * len(FIGURE_NAMES)} files, PNG and SVG)\n"
+    )
+
+
+def test_report_of_several_runs_goes_to_its_own_folder(balances: Run, per_event: Run, results: Path) -> None:
+    code, out, err = cli("report", str(balances.path), str(per_event.path), "--format", "md", "--format", "html")
+    assert code == 0, err
+    md, html = (Path(line.split(": ", 1)[1]) for line in out.splitlines()[:2])
+    assert md.parent == html.parent and md.parent.parent == results / "reports"
+    assert md.parent.name.endswith("-balances-vs-balances_per_event") and md.name == "report.md"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nowhere"], "Error: no run at nowhere; a run is a folder holding run.json"),
+        (
+            ["RUN", "--out", "x.pdf"],
+            "Error: --out x.pdf ends in '.pdf'; name a .html or .md file, or a folder, or pass --format",
+        ),
+        (
+            ["RUN", "--format", "pdf"],
+            "Error: Invalid value for '--format': 'pdf' is not one of 'html', 'md'. Try 'catchup report --help'.",
+        ),
+        (["RUN", "RUN"], "Error: run {id} is given twice; give each run once"),
+        (
+            ["RUN", "--out", "x.md", "--format", "html", "--format", "md"],
+            "Error: --out x.md names one file but 2 formats were asked; give a folder",
+        ),
+    ],
+)
+def test_report_refuses_bad_input_in_one_line(balances: Run, args: list[str], message: str) -> None:
+    code, out, err = cli("report", *(str(balances.path) if arg == "RUN" else arg for arg in args))
+    assert code in (1, 2) and out == ""
+    assert err == message.format(id=balances.run_id) + "\n"
+
+
+def test_report_into_an_unwritable_place_is_one_line(balances: Run, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, _, err = cli("report", str(balances.path), "--out", str(blocker / "report.html"))
+    assert code == 1
+    assert err.startswith(f"Error: cannot write the report in {blocker} (") and err.endswith("; choose another --out\n")
