@@ -229,12 +229,12 @@ def _environment_table(runset: RunSet) -> Table:
 
 
 def _per_run_table(runset: RunSet, fields: list[tuple[str, Any]], note: str) -> Table:
-    header = ("", *runset.names) if not runset.single else ("", "")
+    header = ("", *runset.names) if not runset.single else ("setting", "value")
     rows = tuple((label, *(str(value(run)) for run in runset.runs)) for label, value in fields)
     differs = frozenset(i for i, row in enumerate(rows) if len(set(row[1:])) > 1) if not runset.single else frozenset()
     if differs:
         note = (note + " " if note else "") + "Marked rows differ between the runs."
-    return Table(header, rows, note, differs)
+    return Table(header, rows, note, differs, settings=True)
 
 
 _RESULT_NOTE = (

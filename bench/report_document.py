@@ -37,6 +37,7 @@ class Table:
     # Optional header row above ``header``: (text, columns spanned); the Markdown twin,
     # which cannot span, names the group in each column's own header instead.
     groups: tuple[tuple[str, int], ...] = ()
+    settings: bool = False  # label/value rows of text rather than columns of numbers
 
 
 @dataclass(frozen=True)

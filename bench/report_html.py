@@ -15,7 +15,7 @@ from bench.report_document import Alert, Block, Bullets, FigureBlock, Heading, P
 _STYLE = """
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       margin: 0 auto; max-width: 1180px; padding: 24px 32px 64px; color: #1f2328; line-height: 1.5; }
+       margin: 0 auto; max-width: 1240px; padding: 24px 32px 64px; color: #1f2328; line-height: 1.5; }
 h1 { font-size: 1.7em; margin-bottom: 0.2em; }
 h2 { border-bottom: 1px solid #d0d7de; padding-bottom: 0.25em; margin-top: 1.8em; }
 h3 { margin-top: 1.4em; }
@@ -29,8 +29,8 @@ nav a { color: #0969da; text-decoration: none; margin-right: 0.9em; }
 .alert.warning { background: #fff8c5; border-color: #bf8700; }
 .alert.note { background: #ddf4ff; border-color: #0969da; }
 .table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 0.88em; margin: 8px 0; }
-th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: right; white-space: nowrap; }
+table { border-collapse: collapse; font-size: 0.85em; margin: 8px 0; }
+th, td { border: 1px solid #d0d7de; padding: 4px 7px; text-align: right; white-space: nowrap; }
 th { background: #f6f8fa; }
 td:first-child, th:first-child { text-align: left; }
 table.settings td, table.settings th { text-align: left; white-space: normal; }
@@ -86,7 +86,6 @@ def _block(block: Block) -> str:
 
 
 def _table(table: Table) -> str:
-    settings = table.header and table.header[0] == ""
     head = "".join(f"<th>{escape(cell)}</th>" for cell in table.header)
     if table.groups:  # a row above naming the run each block of columns belongs to
         spans = "".join(f'<th class="group" colspan="{span}">{escape(text)}</th>' for text, span in table.groups)
@@ -99,7 +98,7 @@ def _table(table: Table) -> str:
         )
         rows.append(f"<tr{marked}>{cells}</tr>")
     note = f'<p class="table-note">{escape(table.note)}</p>' if table.note else ""
-    kind = ' class="settings"' if settings else ""
+    kind = ' class="settings"' if table.settings else ""
     return (
         f'<div class="table-wrap"><table{kind}><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>{note}"
