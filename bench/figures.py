@@ -19,6 +19,7 @@ from typing import Any
 import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
 from bench.results import Run
@@ -29,7 +30,7 @@ matplotlib.rcParams["svg.hashsalt"] = "catchup"  # stable SVG ids: the same run 
 
 PANEL_SIZE = (7.5, 4.6)  # inches per panel
 PNG_DPI = 150
-_COLOURS = matplotlib.colormaps["tab10"].colors
+_COLOURS = matplotlib.color_sequences["tab10"]
 _CAPTION_WIDTH = 115  # characters per caption line for one panel's width
 
 
@@ -88,7 +89,7 @@ def write_figures(figures: Sequence[RenderedFigure], folder: Path) -> list[Path]
 
 def _catchup_figure(runset: RunSet) -> Figure:
     figure, panels = _panels(runset, "Catch-up time after a restart, by snapshot interval")
-    for axes, members in panels:
+    for (axes,), members in panels:
         times: list[float] = []
         for index in members:
             run, colour, name = runset.runs[index], _colour(index), runset.names[index]
@@ -115,7 +116,7 @@ def _catchup_figure(runset: RunSet) -> Figure:
 
 def _throughput_figure(runset: RunSet) -> Figure:
     figure, panels = _panels(runset, "Replay throughput per snapshot interval, split into fetch and apply", by_run=True)
-    for axes, members in panels:
+    for (axes,), members in panels:
         (index,) = members
         run = runset.runs[index]
         rows = run.summary
@@ -159,7 +160,7 @@ def _throughput_figure(runset: RunSet) -> Figure:
 
 def _snapshot_cost_figure(runset: RunSet) -> Figure:
     figure, panels = _panels(runset, "What snapshots cost, by snapshot interval", columns=2)
-    for (overhead_axes, bytes_axes), members in _pairs(panels):
+    for (overhead_axes, bytes_axes), members in panels:
         ks_all: list[int] = []
         overheads: list[float] = []
         sizes: list[float] = []
@@ -190,7 +191,7 @@ def _snapshot_cost_figure(runset: RunSet) -> Figure:
 
 def _frontier_figure(runset: RunSet) -> Figure:
     figure, panels = _panels(runset, "Trade-off: catch-up time against snapshot overhead")
-    for axes, members in panels:
+    for (axes,), members in panels:
         times: list[float] = []
         for index in members:
             run, colour, name = runset.runs[index], _colour(index), runset.names[index]
@@ -292,9 +293,10 @@ assert tuple(_SPEC_BY_NAME) == FIGURE_NAMES
 # --- drawing helpers ---------------------------------------------------------------------
 
 
-def _panels(
-    runset: RunSet, title: str, *, by_run: bool = False, columns: int = 1
-) -> tuple[Figure, list[tuple[Any, list[int]]]]:
+Panels = list[tuple[tuple[Axes, ...], list[int]]]  # each row of axes with the run indexes it draws
+
+
+def _panels(runset: RunSet, title: str, *, by_run: bool = False, columns: int = 1) -> tuple[Figure, Panels]:
     """One row of ``columns`` axes per panel: all runs together when they share a dataset, else one per run."""
     overlay = (runset.single or runset.same_dataset) and not by_run
     groups = [list(range(len(runset.runs)))] if overlay else [[i] for i in range(len(runset.runs))]
@@ -303,20 +305,15 @@ def _panels(
     figure = Figure(figsize=(width, PANEL_SIZE[1] * rows + 0.9), layout="constrained")
     grid = figure.subplots(rows, columns, squeeze=False)
     figure.suptitle(title, fontsize=13, fontweight="bold")
-    panels: list[tuple[Any, list[int]]] = []
+    panels: Panels = []
     for row, members in enumerate(groups):
-        axes = grid[row][0] if columns == 1 else tuple(grid[row])
+        axes = tuple(grid[row])
         if len(groups) > 1 or by_run and not runset.single:
-            first = axes if columns == 1 else axes[0]
-            first.set_title(_panel_title(runset, members[0]), fontsize=10, loc="left")
-        for each in axes if columns > 1 else (axes,):
+            axes[0].set_title(_panel_title(runset, members[0]), fontsize=10, loc="left")
+        for each in axes:
             each.grid(True, which="major", alpha=0.3)
         panels.append((axes, members))
     return figure, panels
-
-
-def _pairs(panels: list[tuple[Any, list[int]]]) -> list[tuple[tuple[Axes, Axes], list[int]]]:
-    return [((axes[0], axes[1]), members) for axes, members in panels]
 
 
 def _panel_title(runset: RunSet, index: int) -> str:
@@ -399,7 +396,9 @@ def _add_caption(figure: Figure, caption: str) -> None:
     width = figure.get_figwidth() / PANEL_SIZE[0] * _CAPTION_WIDTH
     lines = textwrap.wrap(caption, width=int(width))
     height = (0.17 * len(lines) + 0.15) / figure.get_figheight()
-    figure.get_layout_engine().set(rect=(0.0, height, 1.0, 1.0 - height))  # type: ignore[union-attr]
+    engine = figure.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):  # always, from _panels; the check is for the type checker
+        engine.set(rect=(0.0, height, 1.0, 1.0 - height))
     figure.text(0.01, 0.012, "\n".join(lines), fontsize=8.5, color="#333333", va="bottom", ha="left", wrap=False)
 
 

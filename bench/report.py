@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.figures import render_figures, write_figures
+from bench.figures import RenderedFigure, render_figures, write_figures
 from bench.report_content import build_report
 from bench.report_html import render_html
 from bench.report_markdown import render_markdown
@@ -106,7 +106,7 @@ def _default_folder(runset: RunSet, generated_at: datetime) -> Path:
     return first.parent / REPORTS_FOLDER / f"{generated_at.strftime(_STAMP_FORMAT)}-{names}"
 
 
-def _swap_in_figures(folder: Path, figures: Sequence) -> list[Path]:  # type: ignore[type-arg]
+def _swap_in_figures(folder: Path, figures: Sequence[RenderedFigure]) -> list[Path]:
     token = secrets.token_hex(4)
     fresh = folder / f".tmp-{FIGURES_FOLDER}-{token}"
     final = folder / FIGURES_FOLDER
