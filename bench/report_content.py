@@ -228,10 +228,16 @@ def _environment_table(runset: RunSet) -> Table:
     )
 
 
+# Readings taken during a run differ between any two runs; marking them would hide what matters.
+_READINGS = frozenset({"load average at start (1/5/15 min)", "peak memory (RSS)"})
+
+
 def _per_run_table(runset: RunSet, fields: list[tuple[str, Any]], note: str) -> Table:
     header = ("", *runset.names) if not runset.single else ("setting", "value")
     rows = tuple((label, *(str(value(run)) for run in runset.runs)) for label, value in fields)
-    differs = frozenset(i for i, row in enumerate(rows) if len(set(row[1:])) > 1) if not runset.single else frozenset()
+    differs = frozenset(
+        i for i, row in enumerate(rows) if not runset.single and row[0] not in _READINGS and len(set(row[1:])) > 1
+    )
     if differs:
         note = (note + " " if note else "") + "Marked rows differ between the runs."
     return Table(header, rows, note, differs, settings=True)
