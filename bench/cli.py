@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from bench import __version__
+from bench.cli_live import live
 from bench.cli_report import report
 from bench.cli_run import EXIT_DIVERGENCE, demo, run, show, state
 from bench.cli_types import Count, UtcTime
@@ -196,7 +197,7 @@ def info(store: str, as_json: bool) -> None:
         click.echo(format_info(description))
 
 
-for command in (run, state, show, report, demo):
+for command in (run, state, show, live, report, demo):
     cli.add_command(command)
 assert EXIT_DIVERGENCE not in (EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -37,6 +38,10 @@ def _stderr(line: str) -> None:
 
 def _quiet(line: str) -> None:
     """Progress goes nowhere with --quiet."""
+
+
+def quiet_or_stderr(quiet: bool) -> Callable[[str], None]:
+    return _quiet if quiet else _stderr
 
 
 def _report(outcome: RunOutcome) -> None:
@@ -103,7 +108,7 @@ def run(
       catchup run data/ledger -p myproject/projections.py:Ledger --label before-fix
     """
     config = ExperimentConfig(intervals=intervals, repeats=repeats, warmup=warmup, batch_size=batch_size)
-    outcome = execute_run(store, projection, config, label=label, results_dir=out, emit=_quiet if quiet else _stderr)
+    outcome = execute_run(store, projection, config, label=label, results_dir=out, emit=quiet_or_stderr(quiet))
     _report(outcome)
     _exit_on_divergence([outcome])
 
@@ -165,7 +170,7 @@ def demo(store: Path, out: Path, events: int, repeats: int, quiet: bool) -> None
       catchup demo
       catchup demo --events 10M --store data/demo-10m
     """
-    outcome = run_demo(store, out, events, repeats, emit=_quiet if quiet else _stderr)
+    outcome = run_demo(store, out, events, repeats, emit=quiet_or_stderr(quiet))
     for each in outcome.runs:
         _report(each)
         click.echo("")

@@ -3,7 +3,9 @@
 Each figure has a title, axes labelled with units, and a caption drawn into the image,
 so a PNG pasted into slides still says what to read from it. Runs that replayed the same
 dataset share one panel (colour = run); runs of different datasets each get their own
-panel, never one set of axes. matplotlib's object API (``Figure``, not ``pyplot``) keeps
+panel, never one set of axes. Catch-up figures draw only the catch-up runs of a set and
+the staleness figure only its live runs; ``figures_for`` names the figures a set has data
+for. matplotlib's object API (``Figure``, not ``pyplot``) keeps
 no global state, so drawing needs no display and leaks no figures.
 """
 
@@ -25,6 +27,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullForma
 from bench.results import Run
 from bench.run_set import RunSet
 from bench.units import format_interval, format_rate, format_seconds
+from stores.errors import InvalidParameter
 
 matplotlib.rcParams["svg.hashsalt"] = "catchup"  # stable SVG ids: the same run draws the same file
 
@@ -52,19 +55,33 @@ class _Spec:
     draw: Callable[[RunSet], Figure]
 
 
-FIGURE_NAMES = ("catchup_vs_interval", "throughput", "snapshot_cost", "frontier")
+CATCHUP_FIGURE_NAMES = ("catchup_vs_interval", "throughput", "snapshot_cost", "frontier")
+LIVE_FIGURE_NAMES = ("staleness",)
+FIGURE_NAMES = CATCHUP_FIGURE_NAMES + LIVE_FIGURE_NAMES
+SAMPLING_PERIOD_S = 0.1  # how often a live run samples its lag, unless its timeseries says otherwise
+
+
+def figures_for(runset: RunSet) -> list[str]:
+    """The figures ``runset`` has data for: the catch-up ones if it has a catch-up run, staleness if a live one."""
+    names: list[str] = []
+    if runset.catchup_runs is not None:
+        names += CATCHUP_FIGURE_NAMES
+    if runset.live_runs is not None:
+        names += LIVE_FIGURE_NAMES
+    return names
 
 
 def draw_figure(runset: RunSet, name: str) -> Figure:
     """One figure, drawn but not captioned or encoded; ``name`` is one of FIGURE_NAMES."""
-    return _SPEC_BY_NAME[name].draw(runset)
+    return _SPEC_BY_NAME[name].draw(_runs_for(runset, name))
 
 
 def render_figures(runset: RunSet) -> list[RenderedFigure]:
-    """Every figure, drawn and encoded: PNG and SVG with the caption, and a PNG for embedding."""
+    """The figures the runs have data for, drawn and encoded: PNG and SVG with the caption, and a PNG for embedding."""
     rendered = []
-    for spec in _SPECS:
-        figure = spec.draw(runset)
+    for name in figures_for(runset):
+        spec = _SPEC_BY_NAME[name]
+        figure = spec.draw(_runs_for(runset, name))
         embedded = _encode(figure, "png")
         _add_caption(figure, spec.caption)
         png, svg = _encode(figure, "png"), _encode(figure, "svg")
@@ -82,6 +99,18 @@ def write_figures(figures: Sequence[RenderedFigure], folder: Path) -> list[Path]
             path.write_bytes(content)
             written.append(path)
     return written
+
+
+def _runs_for(runset: RunSet, name: str) -> RunSet:
+    """The runs figure ``name`` draws: the live runs for staleness, the catch-up runs for the others."""
+    live = name in LIVE_FIGURE_NAMES
+    subset = runset.live_runs if live else runset.catchup_runs
+    if subset is None:
+        raise InvalidParameter(
+            f"figure {name} draws {'live' if live else 'catch-up'} runs and these runs have none; "
+            f"draw one of {', '.join(figures_for(runset))}"
+        )
+    return subset
 
 
 # --- the figures -------------------------------------------------------------------------
@@ -226,6 +255,86 @@ def _frontier_figure(runset: RunSet) -> Figure:
     return figure
 
 
+def _staleness_figure(runset: RunSet) -> Figure:
+    figure, panels = _panels(runset, "Staleness over time while events keep arriving", columns=2)
+    for (seconds_axes, events_axes), members in panels:
+        lags_s: list[float] = []
+        lags_events: list[float] = []
+        periods: list[float] = []
+        notes: list[tuple[Any, str]] = []
+        for index in members:
+            run, colour, name = runset.runs[index], _colour(index), runset.names[index]
+            live = run.live or {}
+            table = run.timeseries
+            if table is not None and table.num_rows:
+                t = table.column("t_s").to_pylist()
+                lag_s = table.column("lag_s").to_pylist()
+                lag_events = table.column("lag_events").to_pylist()
+                seconds_axes.plot(t, lag_s, "-", color=colour, linewidth=1.4, label=f"{name}: lag")
+                events_axes.plot(t, lag_events, "-", color=colour, linewidth=1.4, label=f"{name}: lag")
+                lags_s += lag_s
+                lags_events += lag_events
+                periods.append(sampling_period(run))
+            caught_up_s = live.get("caught_up_s")
+            if live.get("caught_up") and caught_up_s is not None:
+                label = f"{name}: caught up at {format_seconds(float(caught_up_s))}"
+                for axes in (seconds_axes, events_axes):
+                    axes.axvline(float(caught_up_s), color=colour, linestyle="--", linewidth=1.2, label=label)
+            else:
+                prefix = f"{name}: " if len(members) > 1 else ""
+                notes.append((colour, prefix + never_caught_up_phrase(live)))
+        period = min(periods) if periods else SAMPLING_PERIOD_S
+        seconds_axes.axhline(
+            period, color="dimgray", linestyle=":", linewidth=1, label=f"sampling period ({format_seconds(period)})"
+        )
+        # A lag is 0 whenever the projection is at the head, which a log axis cannot show. So
+        # symlog, not log: linear below the sampling period (a lag shorter than one sample
+        # cannot be told apart from 0 anyway), logarithmic above it; zeros stay on the axis.
+        _symlog_if_wide(seconds_axes, [*lags_s, period], period, format_seconds)
+        _symlog_if_wide(events_axes, lags_events, 1.0, lambda value: f"{value:,.0f}")
+        for number, (colour, text) in enumerate(notes):
+            seconds_axes.text(
+                0.02,
+                0.97 - 0.08 * number,
+                text,
+                transform=seconds_axes.transAxes,
+                va="top",
+                ha="left",
+                fontsize=8.5,
+                color=colour,
+                bbox={"facecolor": "white", "edgecolor": colour, "alpha": 0.85, "boxstyle": "round,pad=0.3"},
+            )
+        for axes in (seconds_axes, events_axes):
+            axes.set_xlabel("time since the writers started (s)")
+            axes.set_xlim(left=0)
+            _legend_below(axes)
+        seconds_axes.set_ylabel("lag (s; age of the oldest unapplied event)")
+        seconds_axes.set_title("lag in seconds", fontsize=10)
+        events_axes.set_ylabel("lag (events behind the head)")
+        events_axes.set_title("lag in events", fontsize=10)
+    return figure
+
+
+def never_caught_up_phrase(live: dict[str, Any]) -> str:
+    """'never caught up within 30 s (lag grows by 1,200 events/s)', from a live run's results."""
+    within = live.get("duration_s") or live.get("max_duration_s") or 0.0
+    phrase = f"never caught up within {format_seconds(float(within))}"
+    growth = live.get("lag_growth_events_per_s")
+    if growth is not None:
+        phrase += f" (lag grows by {float(growth):,.0f} events/s)"
+    return phrase
+
+
+def sampling_period(run: Run) -> float:
+    """How often the run sampled its lag: the median step of its timeseries, else SAMPLING_PERIOD_S."""
+    table = run.timeseries
+    if table is None or table.num_rows < 2:
+        return SAMPLING_PERIOD_S
+    times = table.column("t_s").to_pylist()
+    steps = sorted(b - a for a, b in zip(times, times[1:], strict=False) if b > a)
+    return steps[len(steps) // 2] if steps else SAMPLING_PERIOD_S
+
+
 @dataclass(frozen=True)
 class FrontierPoint:
     interval: int
@@ -283,6 +392,17 @@ _SPECS = (
         "need; a hollow point is beaten on both counts.",
         _frontier_figure,
     ),
+    _Spec(
+        "staleness",
+        "Staleness over time",
+        "Lower is fresher. Left: the lag in seconds, the age of the oldest committed event the projection has not "
+        "yet applied, sampled every 100 ms from the moment the writers started; right: the same lag counted in "
+        "events behind the head. Read three things: the time to the dashed line, where the run reports the "
+        "projection caught up; the peak before it; and how far the lag stays above the dotted sampling-period "
+        "line afterwards (a lag at or under one sample is as fresh as this sampling can tell). A run that never "
+        "caught up says so, with the rate its lag grew.",
+        _staleness_figure,
+    ),
 )
 
 
@@ -318,10 +438,13 @@ def _panels(runset: RunSet, title: str, *, by_run: bool = False, columns: int = 
 
 def _panel_title(runset: RunSet, index: int) -> str:
     run = runset.runs[index]
-    return (
+    title = (
         f"{runset.names[index]}: {run.config.get('projection', {}).get('name', '?')} on "
         f"{run.store.get('backend', '?')}, {runset.head(run):,} events"
     )
+    if run.is_live and run.live:
+        title += f" + {format_rate(float(run.live.get('rate_requested') or 0))} asked"
+    return title
 
 
 def _snapshot_rows(run: Run) -> list[dict[str, Any]]:
@@ -376,6 +499,16 @@ def _log_if_wide(axes: Axes, values: list[float], label: Callable[[float], str])
         axes.set_yscale("log")
         axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         axes.yaxis.set_minor_formatter(NullFormatter())
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: label(value) if value > 0 else "0"))
+
+
+def _symlog_if_wide(axes: Axes, values: list[float], linthresh: float, label: Callable[[float], str]) -> None:
+    """Symlog y (linear up to ``linthresh``, so 0 stays on the axis) when the values above it span 20x or more."""
+    positive = [max(v, linthresh) for v in values if v > 0]
+    if positive and max(positive) / min(positive) >= 20:
+        axes.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
+        axes.yaxis.set_minor_formatter(NullFormatter())
+    axes.set_ylim(bottom=0)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: label(value) if value > 0 else "0"))
 
 

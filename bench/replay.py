@@ -54,11 +54,44 @@ def replay(
     ``stops`` are ascending positions; batches are cut at them, so a stop sees the state at
     exactly that position. Stops above the last event read fire at the end.
     """
-    clock = ReplayClock()
-    pending = iter(sorted(p for p in stops if p > after and (upto is None or p <= upto)))
-    stop = next(pending, None)
+    pending = Stops(p for p in sorted(stops) if p > after and (upto is None or p <= upto))
+    clock = apply_batches(
+        store.read(after=after, upto=upto, batch_size=batch_size), projection, pending, at_stop, on_batch
+    )
+    while pending.current is not None:
+        if at_stop is not None:
+            at_stop(pending.current)
+        pending.advance()
+    return clock
+
+
+class Stops:
+    """Ascending positions to stop at, consumed as they are passed; may be endless (live mode)."""
+
+    def __init__(self, positions: Iterable[int]) -> None:
+        self._rest = iter(positions)
+        self.current: int | None = next(self._rest, None)
+
+    def advance(self) -> None:
+        self.current = next(self._rest, None)
+
+
+def apply_batches(
+    batches: Iterable[pa.RecordBatch],
+    projection: Projection,
+    stops: Stops,
+    at_stop: Callable[[int], None] | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    clock: ReplayClock | None = None,
+) -> ReplayClock:
+    """Apply ``batches`` in order, cut at each stop they reach, timing fetch and apply apart.
+
+    A stop that the positions jump over (a position proven never to be written, in live
+    mode) fires before the first batch past it: the state then holds every event up to it.
+    """
+    clock = clock if clock is not None else ReplayClock()
     apply = _guarded(projection)
-    batches = iter(store.read(after=after, upto=upto, batch_size=batch_size))
+    batches = iter(batches)
     while True:
         started = perf_counter()
         batch = next(batches, None)
@@ -66,19 +99,19 @@ def replay(
         if batch is None:
             break
         rows = batch.num_rows
-        if stop is not None and int(positions(batch)[-1]) >= stop:
+        if stops.current is not None and int(positions(batch)[-1]) >= stops.current:
             cuts = positions(batch)
             start = 0
-            while stop is not None and int(cuts[-1]) >= stop:
-                end = int(np.searchsorted(cuts, stop, side="right"))
+            while stops.current is not None and int(cuts[-1]) >= stops.current:
+                end = int(np.searchsorted(cuts, stops.current, side="right"))
                 if end > start:
                     started = perf_counter()
                     apply(batch.slice(start, end - start))
                     clock.apply_s += perf_counter() - started
                     start = end
                 if at_stop is not None:
-                    at_stop(stop)
-                stop = next(pending, None)
+                    at_stop(stops.current)
+                stops.advance()
             batch = batch.slice(start)
         if batch.num_rows:
             started = perf_counter()
@@ -87,10 +120,6 @@ def replay(
         clock.events += rows
         if on_batch is not None:
             on_batch(rows)
-    while stop is not None:
-        if at_stop is not None:
-            at_stop(stop)
-        stop = next(pending, None)
     return clock
 
 

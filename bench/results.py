@@ -2,9 +2,11 @@
 
 A run is ``<results>/<UTC stamp>-<label>/`` holding ``run.json`` (what was run, where,
 the summary, verification and warnings) and ``samples.parquet`` (every measured value,
-long format, kept raw so a later report can summarise them differently). A run is built
-in a hidden ``.tmp-`` sibling and renamed into place once both files are on disk, so a
-folder with a run's name is always complete; a crash leaves only a ``.tmp-`` folder,
+long format, kept raw so a later report can summarise them differently). A live run
+(``kind`` "live": writers append while a projection catches up and tails) also holds
+``timeseries.parquet``, the lag sampled over time. A run is built in a hidden ``.tmp-``
+sibling and renamed into place once every file is on disk, so a folder with a run's
+name is always complete; a crash leaves only a ``.tmp-`` folder,
 which nothing lists. Reading a run written under another schema version is an error
 naming both versions, never a guess.
 """
@@ -29,7 +31,7 @@ import pyarrow.parquet as pq
 
 from stores.errors import CatchupError, InvalidParameter
 
-RESULT_SCHEMA_VERSION = 1
+RESULT_SCHEMA_VERSION = 2
 # Each version this catchup can read, and what it holds; a new version adds a line here.
 RESULT_SCHEMA_HISTORY: dict[int, str] = {
     1: (
@@ -37,10 +39,47 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "dataset (or null), summary (list), verification (list), warnings (list of str); samples.parquet: "
         "interval int64, repeat int32, phase string, metric string, value float64, unit string"
     ),
+    2: (
+        "as 1, and run.json adds kind ('catchup' or 'live') and live (null, or for a live run a dict: interval, "
+        "rate_requested, rate_achieved, writers, start_from ('snapshot'|'zero'), start_head, start_position, "
+        "tail_events, caught_up, caught_up_s, peak_lag_events, peak_lag_s, lag_after_catchup_s ({p50, p95, p99, "
+        "max} or null), lag_growth_events_per_s, duration_s, max_duration_s, model ({replay_rate, load_s, "
+        "tail_events, predicted_caught_up_s, measured_caught_up_s}), snapshots, dead_positions, writer_failures, "
+        "verified, final_head); a live run's summary and verification may be empty and its folder also holds "
+        "timeseries.parquet: t_s float64, head int64, position int64, lag_events int64, lag_s float64, "
+        "appended int64. A version 1 run reads as kind 'catchup' with live null."
+    ),
 }
 
 RUN_FILE = "run.json"
 SAMPLES_FILE = "samples.parquet"
+TIMESERIES_FILE = "timeseries.parquet"
+RUN_KINDS = ("catchup", "live")
+# The keys of a live run's ``live`` dict, as ``catchup live`` writes them (RESULT_SCHEMA_HISTORY[2] says what each is).
+LIVE_KEYS = (
+    "interval",
+    "rate_requested",
+    "rate_achieved",
+    "writers",
+    "start_from",
+    "start_head",
+    "start_position",
+    "tail_events",
+    "caught_up",
+    "caught_up_s",
+    "peak_lag_events",
+    "peak_lag_s",
+    "lag_after_catchup_s",
+    "lag_growth_events_per_s",
+    "duration_s",
+    "max_duration_s",
+    "model",
+    "snapshots",
+    "dead_positions",
+    "writer_failures",
+    "verified",
+    "final_head",
+)
 TMP_PREFIX = ".tmp-"
 LABEL_PATTERN = r"[A-Za-z0-9_.-]{1,40}"
 _LABEL = re.compile(LABEL_PATTERN)
@@ -54,6 +93,19 @@ SAMPLES_SCHEMA = pa.schema(
         pa.field("metric", pa.string(), nullable=False),
         pa.field("value", pa.float64(), nullable=False),
         pa.field("unit", pa.string(), nullable=False),
+    ]
+)
+
+
+# A live run's lag, sampled while the writers append: one row per sample, in time order.
+TIMESERIES_SCHEMA = pa.schema(
+    [
+        pa.field("t_s", pa.float64(), nullable=False),  # seconds since the writers started
+        pa.field("head", pa.int64(), nullable=False),  # highest committed position
+        pa.field("position", pa.int64(), nullable=False),  # the projection's: last applied or proven dead
+        pa.field("lag_events", pa.int64(), nullable=False),  # head - position
+        pa.field("lag_s", pa.float64(), nullable=False),  # age of the oldest committed event not applied; 0 if none
+        pa.field("appended", pa.int64(), nullable=False),  # events appended since the start, cumulative
     ]
 )
 
@@ -86,10 +138,17 @@ class Run:
     verification: list[dict[str, Any]]
     warnings: list[str]
     samples: pa.Table  # in SAMPLES_SCHEMA
+    kind: str = "catchup"  # one of RUN_KINDS
+    live: dict[str, Any] | None = None  # a live run's results (LIVE_KEYS); None for a catch-up run
+    timeseries: pa.Table | None = None  # a live run's lag over time, in TIMESERIES_SCHEMA
     path: Path | None = None
 
+    @property
+    def is_live(self) -> bool:
+        return self.kind == "live"
+
     def to_json(self) -> dict[str, Any]:
-        """The content of run.json: every field but the samples (their own file) and the path."""
+        """The content of run.json: every field but the tables (their own files) and the path."""
         return {name: getattr(self, name) for name in _JSON_FIELDS}
 
 
@@ -101,7 +160,8 @@ _SAMPLE_TYPES: dict[str, type | tuple[type, ...]] = {
     "value": numbers.Real,
     "unit": str,
 }
-_JSON_FIELDS = tuple(f.name for f in fields(Run) if f.name not in ("samples", "path"))
+_JSON_FIELDS = tuple(f.name for f in fields(Run) if f.name not in ("samples", "timeseries", "path"))
+_V2_FIELDS = ("kind", "live")  # what version 2 added; a version 1 run.json has neither
 # What each run.json value must be, checked on load so a hand-edited file fails here, not in a report.
 _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "schema_version": int,
@@ -115,6 +175,8 @@ _JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "summary": list,
     "verification": list,
     "warnings": list,
+    "kind": str,
+    "live": (dict, type(None)),
 }
 
 
@@ -138,13 +200,19 @@ def write_run(
     verification: list[dict[str, Any]],
     warnings: list[str],
     samples: Iterable[Sample] | pa.Table,
+    kind: str = "catchup",
+    live: dict[str, Any] | None = None,
+    timeseries: pa.Table | None = None,
 ) -> Run:
     """Write a new run folder under ``results_dir`` and return the run as written.
 
-    Everything is checked before the disk is touched; the files go into a temporary
-    sibling that is renamed to the first free name (``NAME``, ``NAME-2``, ...) once whole.
+    A live run (``kind="live"``) needs ``live`` (a dict with LIVE_KEYS) and ``timeseries``
+    (a table cast to TIMESERIES_SCHEMA); a catch-up run has neither. Everything is checked
+    before the disk is touched; the files go into a temporary sibling that is renamed to
+    the first free name (``NAME``, ``NAME-2``, ...) once whole.
     """
     check_label(label)
+    _check_kind(kind, live, timeseries)
     if created_at.tzinfo is None or created_at.utcoffset() is None:
         raise InvalidParameter(
             f"created_at {created_at.isoformat()} has no time zone; pass an aware time such as now(UTC)"
@@ -164,6 +232,9 @@ def write_run(
         verification=verification,
         warnings=list(warnings),
         samples=_samples_table(samples),
+        kind=kind,
+        live=live,
+        timeseries=_timeseries_table(timeseries) if timeseries is not None else None,
     )
     _run_json(run)  # refuse what JSON cannot hold now, before any folder exists
 
@@ -178,6 +249,10 @@ def write_run(
         with open(temporary / SAMPLES_FILE, "wb") as handle:
             pq.write_table(run.samples, handle)
             _sync(handle)
+        if run.timeseries is not None:
+            with open(temporary / TIMESERIES_FILE, "wb") as handle:
+                pq.write_table(run.timeseries, handle)
+                _sync(handle)
         final = _rename_into_place(temporary, results_dir, run)
     except BaseException as error:
         # Ctrl-C included: whatever stopped the write, no partial run may stay behind.
@@ -236,13 +311,21 @@ def load_run(path: str | Path) -> Run:
     if type(version) is not int or version not in RESULT_SCHEMA_HISTORY:
         known = ", ".join(str(v) for v in sorted(RESULT_SCHEMA_HISTORY))
         raise ResultsError(f"{folder} has results schema version {version!r}; this catchup reads versions {known}")
-    missing = [key for key in _JSON_FIELDS if key not in data]
+    expected = _JSON_FIELDS if version >= 2 else tuple(key for key in _JSON_FIELDS if key not in _V2_FIELDS)
+    missing = [key for key in expected if key not in data]
     if missing:
         raise _damaged(run_file, f"missing {', '.join(missing)}")
-    wrong = [key for key in _JSON_FIELDS if not isinstance(data[key], _JSON_TYPES[key])]
+    wrong = [key for key in expected if not isinstance(data[key], _JSON_TYPES[key])]
     if wrong:
         raise _damaged(run_file, "wrong type of " + ", ".join(f"{k} ({type(data[k]).__name__})" for k in wrong))
-    return Run(**{key: data[key] for key in _JSON_FIELDS}, samples=_read_samples(folder), path=folder)
+    content = {key: data[key] for key in expected}
+    kind = content.get("kind", "catchup")
+    if kind not in RUN_KINDS:
+        raise _damaged(run_file, f"kind {kind!r} is not one of {', '.join(RUN_KINDS)}")
+    if (kind == "live") != (content.get("live") is not None):
+        raise _damaged(run_file, f"kind {kind} with live {'null' if content.get('live') is None else 'set'}")
+    timeseries = _read_table(folder, TIMESERIES_FILE, TIMESERIES_SCHEMA, "timeseries") if kind == "live" else None
+    return Run(**content, samples=_read_samples(folder), timeseries=timeseries, path=folder)
 
 
 def list_runs(results_dir: str | Path) -> list[Path]:
@@ -279,6 +362,42 @@ def _samples_table(samples: Iterable[Sample] | pa.Table) -> pa.Table:
     return table
 
 
+def _check_kind(kind: str, live: dict[str, Any] | None, timeseries: pa.Table | None) -> None:
+    if kind not in RUN_KINDS:
+        raise InvalidParameter(f"run kind {kind!r} is not known; use one of {', '.join(RUN_KINDS)}")
+    if kind == "catchup":
+        if live is not None or timeseries is not None:
+            raise InvalidParameter("a catchup run has no live results or timeseries; pass kind='live' for a live run")
+        return
+    if not isinstance(live, dict):
+        raise InvalidParameter(f"a live run needs live, a dict with {', '.join(LIVE_KEYS)}; got {type(live).__name__}")
+    missing = [key for key in LIVE_KEYS if key not in live]
+    if missing:
+        raise InvalidParameter(f"a live run's live dict lacks {', '.join(missing)}; see LIVE_KEYS in bench/results.py")
+    if timeseries is None:
+        raise InvalidParameter("a live run needs its timeseries (a table in TIMESERIES_SCHEMA); none was given")
+
+
+def _timeseries_table(timeseries: pa.Table) -> pa.Table:
+    if not isinstance(timeseries, pa.Table):
+        raise _unfit_timeseries(f"a {type(timeseries).__name__}, not a pyarrow Table")
+    try:
+        table = timeseries.select(TIMESERIES_SCHEMA.names).cast(TIMESERIES_SCHEMA)  # safe: 1.5 is no int64
+    except (KeyError, TypeError, ValueError) as error:  # ArrowInvalid, ArrowTypeError among them
+        raise _unfit_timeseries(str(error).splitlines()[0] if str(error) else type(error).__name__) from None
+    nulls = [name for name in TIMESERIES_SCHEMA.names if table.column(name).null_count]
+    if nulls:
+        raise _unfit_timeseries(f"nulls in {', '.join(nulls)}")
+    return table
+
+
+def _unfit_timeseries(reason: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"timeseries does not fit the timeseries schema ({reason}); each row needs "
+        "t_s float, head int, position int, lag_events int, lag_s float, appended int, none missing"
+    )
+
+
 def _check_sample(row: object) -> None:
     # Checked by hand because pyarrow truncates a float 1.5 into an int64 field without a word.
     if not isinstance(row, Sample):
@@ -297,18 +416,22 @@ def _unfit(reason: str) -> InvalidParameter:
 
 
 def _read_samples(folder: Path) -> pa.Table:
-    path = folder / SAMPLES_FILE
+    return _read_table(folder, SAMPLES_FILE, SAMPLES_SCHEMA, "samples")
+
+
+def _read_table(folder: Path, name: str, schema: pa.Schema, what: str) -> pa.Table:
+    path = folder / name
     if not path.is_file():
-        raise ResultsError(f"{folder} has no {SAMPLES_FILE}; the run is damaged, run the benchmark again")
+        raise ResultsError(f"{folder} has no {name}; the run is damaged, run the benchmark again")
     try:
         table = pq.read_table(path)
     except (OSError, ValueError) as error:  # ArrowInvalid is a ValueError
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ResultsError(f"cannot read {path} ({reason}); the run is damaged, run the benchmark again") from None
-    if not table.schema.equals(SAMPLES_SCHEMA):
+    if not table.schema.equals(schema):
         found = ", ".join(f"{f.name} {f.type}" for f in table.schema)
-        expected = ", ".join(f"{f.name} {f.type}" for f in SAMPLES_SCHEMA)
-        raise ResultsError(f"{path} has columns ({found}); samples have ({expected}), all non-null")
+        expected = ", ".join(f"{f.name} {f.type}" for f in schema)
+        raise ResultsError(f"{path} has columns ({found}); {what} have ({expected}), all non-null")
     return table
 
 

@@ -4,12 +4,17 @@ Overlaying two runs is only honest when both replayed the same dataset (same gen
 parameters and head): then a Parquet run against a Postgres run, two projections or two
 commits differ only in what the report is about. When the datasets differ, the figures
 draw each run in its own panel and the report says so before anything else.
+
+A report may hold catch-up runs and live runs (writers appending while the projection
+catches up); each figure and section draws only its kind, through ``catchup_runs`` and
+``live_runs``, which keep the legend names of the whole set. A live run's dataset is the
+one its writers started on: its head is the head when they started.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -20,6 +25,8 @@ from stores.errors import InvalidParameter
 @dataclass(frozen=True)
 class RunSet:
     runs: tuple[Run, ...]
+    # Legend names given by a larger set this one was taken from (see ``only``), so a run keeps its name.
+    given_names: tuple[str, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.runs:
@@ -38,6 +45,8 @@ class RunSet:
     @cached_property
     def names(self) -> tuple[str, ...]:
         """Short legend names: the labels, or the run ids where two runs share a label."""
+        if self.given_names is not None:
+            return self.given_names
         labels = [run.label for run in self.runs]
         return tuple(run.label if labels.count(run.label) == 1 else run.run_id for run in self.runs)
 
@@ -45,7 +54,33 @@ class RunSet:
     def single(self) -> bool:
         return len(self.runs) == 1
 
+    @property
+    def catchup_runs(self) -> RunSet | None:
+        """The catch-up runs that measured something, named as here; None when there are none."""
+        return self.only(lambda run: not run.is_live and bool(run.summary))
+
+    @property
+    def live_runs(self) -> RunSet | None:
+        """The live runs, named as here; None when there are none."""
+        return self.only(lambda run: run.is_live)
+
+    def only(self, keep: Callable[[Run], bool]) -> RunSet | None:
+        picked = [i for i, run in enumerate(self.runs) if keep(run)]
+        if not picked:
+            return None
+        return RunSet(tuple(self.runs[i] for i in picked), tuple(self.names[i] for i in picked))
+
+    @property
+    def has_live(self) -> bool:
+        return any(run.is_live for run in self.runs)
+
+    @property
+    def all_live(self) -> bool:
+        return all(run.is_live for run in self.runs)
+
     def head(self, run: Run) -> int:
+        if run.is_live and run.live:  # the events there were when the writers started
+            return int(run.live.get("start_head") or 0)
         return int(run.summary[0]["head"]) if run.summary else int(run.store.get("head") or 0)
 
     def dataset_key(self, run: Run) -> tuple[Any, int]:
@@ -84,9 +119,21 @@ class RunSet:
                 run.environment.get("logical_cores"),
             ),
             "batch size": lambda run: run.config.get("batch_size"),
-            "repeats": lambda run: run.config.get("repeats"),
+            "kind of run (catch-up or live)": lambda run: run.kind,
         }
-        return [what for what, value in checks.items() if len({repr(value(run)) for run in self.runs}) > 1]
+        differing = [what for what, value in checks.items() if len({repr(value(run)) for run in self.runs}) > 1]
+        # Settings that only one kind of run has are compared among the runs of that kind.
+        by_kind: dict[str, tuple[bool, Callable[[Run], Any]]] = {
+            "repeats": (False, lambda run: run.config.get("repeats")),
+            "snapshot interval": (True, lambda run: (run.live or {}).get("interval")),
+            "rate requested": (True, lambda run: (run.live or {}).get("rate_requested")),
+            "writers": (True, lambda run: (run.live or {}).get("writers")),
+            "start from": (True, lambda run: (run.live or {}).get("start_from")),
+        }
+        for what, (live, value) in by_kind.items():
+            if len({repr(value(run)) for run in self.runs if run.is_live == live}) > 1:
+                differing.append(what)
+        return differing
 
 
 def describe_dataset(run: Run, head: int) -> str:

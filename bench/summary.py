@@ -107,7 +107,9 @@ def _median(values: list[float]) -> float:
 
 
 def format_summary(run: Run) -> str:
-    """The summary table ``catchup run`` and ``catchup show`` print."""
+    """The summary table ``catchup run`` and ``catchup show`` print; a few lines for a live run."""
+    if run.is_live:
+        return format_live_summary(run)
     config = run.config
     projection = config.get("projection", {})
     lines = [
@@ -168,6 +170,62 @@ def format_summary(run: Run) -> str:
         "catch-up = snapshot load and restore + tail replay (expected tail k/2, worst k-1); "
         "vs full = full replay / expected catch-up"
     )
+    for warning in run.warnings:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)
+
+
+def format_live_summary(run: Run) -> str:
+    """What ``catchup show`` prints for a live run: how it caught up, how stale it was, whether it verified."""
+    live = run.live or {}
+    model = live.get("model") or {}
+    projection = run.config.get("projection", {})
+    name = projection.get("name", "?") if isinstance(projection, dict) else projection
+    requested, achieved = float(live.get("rate_requested") or 0), float(live.get("rate_achieved") or 0)
+    share = f" ({achieved / requested:.0%})" if requested > 0 else ""
+    start = (
+        f"snapshot at {int(live.get('start_position') or 0):,}" if live.get("start_from") == "snapshot" else "event 0"
+    )
+    lines = [
+        f"live run {run.run_id}: {name} over {run.store.get('uri', '?')} ({run.store.get('backend', '?')}), "
+        f"snapshot every {int(live.get('interval') or 0):,} events",
+        f"rate: {requested:,.0f} events/s requested, {achieved:,.0f} achieved{share} by {live.get('writers', '?')} "
+        f"writer(s); started from {start} (head {int(live.get('start_head') or 0):,}, "
+        f"tail {int(live.get('tail_events') or 0):,} events)",
+    ]
+    if requested > 0 and achieved < 0.9 * requested:
+        lines.append("warning: the writers could not keep up; this run measured a lower rate than requested")
+    if live.get("caught_up") and live.get("caught_up_s") is not None:
+        lines.append(f"caught up at {float(live['caught_up_s']):.3f} s")
+    else:
+        within = float(live.get("duration_s") or live.get("max_duration_s") or 0)
+        growth = live.get("lag_growth_events_per_s")
+        grows = f"; lag grows by {float(growth):,.0f} events/s" if growth is not None else ""
+        lines.append(f"never caught up within {within:.1f} s{grows}")
+    lines.append(
+        f"peak lag: {float(live.get('peak_lag_s') or 0):.3f} s ({int(live.get('peak_lag_events') or 0):,} events)"
+    )
+    after = live.get("lag_after_catchup_s")
+    if after:
+        lines.append(
+            f"lag after catch-up: p50 {after['p50']:.3f} s, p95 {after['p95']:.3f} s, p99 {after['p99']:.3f} s, "
+            f"max {after['max']:.3f} s"
+        )
+    predicted, measured = model.get("predicted_caught_up_s"), model.get("measured_caught_up_s")
+    lines.append(
+        f"model: replay rate {float(model.get('replay_rate') or 0):,.0f} events/s, predicted "
+        + (f"{float(predicted):.3f} s" if predicted is not None else "never (rate >= replay rate)")
+        + ", measured "
+        + (f"{float(measured):.3f} s" if measured is not None else "never")
+    )
+    dead, failures = live.get("dead_positions") or [], live.get("writer_failures") or []
+    lines.append(
+        f"verified: {'yes' if live.get('verified') else 'NO, DIVERGED'}; "
+        f"final head {int(live.get('final_head') or 0):,}; "
+        f"{len(dead):,} dead position(s); {len(failures):,} writer failure(s)"
+    )
+    for failure in failures:
+        lines.append(f"writer failure: {failure}")
     for warning in run.warnings:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)

@@ -56,8 +56,11 @@ _SINGLES, _TRANSFER, _FX = 0, 1, 2
 class LedgerGenerator:
     """Produces the events of one parameter set in position order, chunk by chunk."""
 
-    def __init__(self, params: LedgerParams) -> None:
+    def __init__(self, params: LedgerParams, limit: int | None = None) -> None:
         self.params = params
+        # Where generation stops: the dataset's size, or further for a live continuation.
+        # Positions up to params.events are the same either way: accounts open within them.
+        self.limit = params.events if limit is None else limit
         accounts = params.accounts
         spread = (params.events - accounts) / 2.0
         k = np.arange(accounts, dtype=np.float64)
@@ -85,7 +88,7 @@ class LedgerGenerator:
         """All events, as record batches of at most ``batch_size`` rows."""
         if batch_size < 1 or chunk_blocks < 1:
             raise ValueError("batch_size and chunk_blocks must be at least 1")
-        total = self.params.events
+        total = self.limit
         first_block = (self.next_position - 1) // BLOCK_EVENTS
         last_block = (total - 1) // BLOCK_EVENTS
         for block in range(first_block, last_block + 1, chunk_blocks):
@@ -94,7 +97,7 @@ class LedgerGenerator:
                 yield chunk.slice(offset, batch_size)
 
     def chunk(self, first_block: int, end_block: int) -> pa.RecordBatch:
-        """Events of blocks [first_block, end_block), cut at params.events.
+        """Events of blocks [first_block, end_block), cut at the limit.
 
         Must be called in block order from block 0: it advances the version counters.
         """
@@ -103,7 +106,7 @@ class LedgerGenerator:
         draws = _Draws.for_blocks(self.params.seed, first_block, end_block)
         position = np.arange(first_block * BLOCK_EVENTS + 1, end_block * BLOCK_EVENTS + 1, dtype=np.int64)
         events = self._events(position, draws)
-        keep = int(np.searchsorted(position, self.params.events, side="right"))
+        keep = int(np.searchsorted(position, self.limit, side="right"))
         batch = self._record_batch(position[:keep], {name: column[:keep] for name, column in events.items()})
         self.next_position = int(position[keep - 1]) + 1
         return batch

@@ -106,6 +106,26 @@ class LedgerParams:
         }
 
 
+def params_from_json(data: dict[str, Any]) -> LedgerParams:
+    """The inverse of ``LedgerParams.to_json``: how a store's fingerprint gives back its generator."""
+    try:
+        return LedgerParams(
+            events=int(data["events"]),
+            accounts=int(data["accounts"]),
+            currencies=tuple(data["currencies"]),
+            skew=float(data["skew"]),
+            mix=OperationMix(**{name: float(value) for name, value in data["mix"].items()}),
+            seed=int(data["seed"]),
+            start=datetime.fromisoformat(data["start"]),
+            rate=float(data["rate"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidParameter(
+            f"the store's generator parameters cannot be read back ({type(error).__name__}: {error}); "
+            "generate the store again with catchup generate"
+        ) from None
+
+
 def fingerprint(params: LedgerParams) -> dict[str, Any]:
     """Generator version + parameters, and a short id of both for quick comparison."""
     body = {"generator": GENERATOR, "version": GENERATOR_VERSION, "params": params.to_json()}

@@ -47,6 +47,7 @@ from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreI
 from stores.schema import SCHEMA_VERSION, conform, currency_dictionary, positions
 
 if TYPE_CHECKING:
+    from stores.live import GapWatch, LiveAppender
     from stores.snapshots import SnapshotStore
 
 DEFAULT_BATCH_SIZE = 131_072
@@ -96,6 +97,28 @@ class EventStore(ABC):
     @abstractmethod
     def snapshots(self) -> SnapshotStore:
         """The snapshot store for the events held now; StoreNotFound / StoreIncomplete if unreadable."""
+
+    # -- live mode (stores.live explains the why) -------------------------------------------
+
+    @abstractmethod
+    def begin_live(self) -> None:
+        """Get ready for concurrent ``live_appender`` writers after the current head."""
+
+    @abstractmethod
+    def live_appender(self) -> LiveAppender:
+        """A new writer connection; one per writer process."""
+
+    @abstractmethod
+    def gap_watch(self) -> GapWatch:
+        """The store's rule for proving a hole in the positions dead."""
+
+    @abstractmethod
+    def visible_head(self) -> int:
+        """The highest position a reader can see now, written by live appends included."""
+
+    @abstractmethod
+    def end_live(self) -> int:
+        """After every writer has stopped: record the new head as the store's head; return it."""
 
     def head(self) -> int:
         return self.readable_info().head

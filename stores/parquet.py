@@ -8,13 +8,22 @@ Files hold row groups of ``row_group_rows`` events sorted by position, so the po
 statistics of each row group let a tail read skip everything before it: the manifest
 prunes files, the footers' statistics prune row groups, and only the first and last
 batch of a range are sliced.
+
+Appends, the bulk ``append`` and live ones alike, hold ``fcntl.flock`` on
+STORE/.catchup.lock from reading the manifest to replacing it, so writers in several
+processes queue up and each lists its own new file after the head it read. A live append
+writes one file, so a live run leaves many small files; a tail read still opens only the
+files the manifest says overlap it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,7 +40,8 @@ from stores.base import (
     check_read_range,
     incomplete,
 )
-from stores.errors import SchemaMismatch, StoreCorrupt, StoreNotEmpty, StoreNotFound
+from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreError, StoreNotEmpty, StoreNotFound
+from stores.live import AppendReceipt, EventsAt, GapWatch, LiveAppender, NoGaps
 from stores.parquet_manifest import (
     MANIFEST_NAME,
     EventFile,
@@ -43,6 +53,7 @@ from stores.parquet_snapshots import SNAPSHOTS_DIR, ParquetSnapshotStore
 from stores.schema import EVENT_SCHEMA, conform, currency_dictionary, positions
 
 EVENTS_DIR = "events"
+LOCK_NAME = ".catchup.lock"
 ROW_GROUP_ROWS = 131_072
 FILE_ROWS = 32 * ROW_GROUP_ROWS
 READ_GROUPS = 2
@@ -132,12 +143,52 @@ class ParquetStore(EventStore):
         return manifest.head
 
     def append(self, batches: Iterable[pa.RecordBatch]) -> int:
+        self._complete_manifest()  # StoreNotFound before a lock file is made in a folder that is no store
+        with self.locked():
+            manifest = self._complete_manifest()
+            manifest = self._write_files(batches, manifest, BatchChecker(manifest.currencies, head=manifest.head))
+            write_manifest(self.folder, manifest)
+        return manifest.head
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The cross-process append lock (flock: released by the kernel if the holder dies)."""
+        try:
+            handle = open(self.folder / LOCK_NAME, "a+b")  # noqa: SIM115 - held across the yield
+        except OSError as error:
+            raise StoreError(f"cannot open the lock file of store {self.folder}: {_first_line(error)}") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            yield
+        finally:
+            handle.close()  # closing the last descriptor releases the lock
+
+    def _complete_manifest(self) -> Manifest:
         manifest = read_manifest(self.folder)
         if not manifest.complete:
             raise incomplete(str(self.folder))
-        manifest = self._write_files(batches, manifest, BatchChecker(manifest.currencies, head=manifest.head))
-        write_manifest(self.folder, manifest)
-        return manifest.head
+        return manifest
+
+    # -- live mode -----------------------------------------------------------------------
+
+    def begin_live(self) -> None:
+        self._complete_manifest()
+        (self.folder / LOCK_NAME).touch()
+
+    def live_appender(self) -> ParquetLiveAppender:
+        self._complete_manifest()
+        return ParquetLiveAppender(self)
+
+    def gap_watch(self) -> GapWatch:
+        # Appends commit one at a time under the lock, in position order: holes never wait.
+        return NoGaps()
+
+    def visible_head(self) -> int:
+        # Read from disk every time, so the appends of other processes show.
+        return self._complete_manifest().head
+
+    def end_live(self) -> int:
+        return self._complete_manifest().head
 
     def _prepare_for_load(self, overwrite: bool) -> None:
         try:
@@ -217,6 +268,41 @@ class ParquetStore(EventStore):
         if not parquet.schema_arrow.remove_metadata().equals(EVENT_SCHEMA):
             raise SchemaMismatch(f"{path} does not have the event schema (columns {parquet.schema_arrow.names})")
         return parquet
+
+
+class ParquetLiveAppender(LiveAppender):
+    """Each append: lock, positions after the manifest's head, one new file, manifest, unlock."""
+
+    def __init__(self, store: ParquetStore) -> None:
+        self.store: ParquetStore | None = store
+
+    def append(self, count: int, events_at: EventsAt, *, hold_s: float = 0.0) -> AppendReceipt:
+        store = self.store
+        if store is None:
+            raise StoreError("this live writer is closed")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise InvalidParameter(f"count={count!r} must be a positive integer")
+        with store.locked():
+            manifest = store._complete_manifest()
+            wanted = np.arange(manifest.head + 1, manifest.head + count + 1, dtype=np.int64)
+            batch = events_at(wanted)
+            checker = BatchChecker(manifest.currencies, head=manifest.head)
+            batch = checker(batch)
+            if not np.array_equal(positions(batch), wanted):
+                raise SchemaMismatch(
+                    f"events_at returned {batch.num_rows} events; expected exactly positions "
+                    f"{int(wanted[0])}..{int(wanted[-1])}"
+                )
+            # One file per append, still under the lock: _RollingWriter cuts at most file_rows.
+            manifest = store._write_files([batch], manifest, BatchChecker(manifest.currencies, head=manifest.head))
+            if hold_s > 0:
+                time.sleep(hold_s)
+            write_manifest(store.folder, manifest)
+            committed_at = time.monotonic()
+        return AppendReceipt(int(wanted[0]), int(wanted[-1]), count, committed_at)
+
+    def close(self) -> None:
+        self.store = None
 
 
 def _row_groups_between(metadata: pq.FileMetaData, after: int, upto: int) -> list[int]:

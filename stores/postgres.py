@@ -25,6 +25,7 @@ import psycopg
 import pyarrow as pa
 from psycopg.types.json import Jsonb
 
+from stores import pg_live
 from stores.base import (
     DEFAULT_BATCH_SIZE,
     BatchChecker,
@@ -42,6 +43,7 @@ from stores.errors import (
     StoreCorrupt,
     StoreNotEmpty,
 )
+from stores.pg_live import PgGapWatch, PgLiveAppender
 from stores.pg_sessions import DRIVER_ERRORS, PgSessions, quietly
 from stores.pg_snapshots import PgSnapshotStore
 from stores.pg_sql import (
@@ -100,6 +102,7 @@ class PostgresStore(EventStore):
         self._status_table = qualified(self.schema, STATUS_TABLE)
         self._sessions = PgSessions(self.target)
         self._verified_layout: str | None = None
+        self._gap_watches: list[PgGapWatch] = []
 
     # -- looking -------------------------------------------------------------------------
 
@@ -252,6 +255,31 @@ class PostgresStore(EventStore):
         if failures:
             raise failures[0]
 
+    # -- live mode (stores.pg_live) ------------------------------------------------------
+
+    def begin_live(self) -> None:
+        self._verified(self._readable_status())
+        with self._sessions.control("begin live mode") as conn:
+            pg_live.begin_live(conn, self.schema)
+
+    def live_appender(self) -> PgLiveAppender:
+        status = self._readable_status()
+        return PgLiveAppender(self.target, self._verified(status), status.currencies)
+
+    def gap_watch(self) -> PgGapWatch:
+        watch = PgGapWatch(self.target)
+        self._gap_watches.append(watch)  # closed with the store
+        return watch
+
+    def visible_head(self) -> int:
+        with self._sessions.control("read the visible head") as conn:
+            return pg_live.visible_head(conn, self.schema)
+
+    def end_live(self) -> int:
+        self._readable_status()
+        with self._sessions.control("end live mode") as conn:
+            return pg_live.end_live(conn, self.schema)
+
     # -- snapshots -----------------------------------------------------------------------
 
     def snapshots(self) -> PgSnapshotStore:
@@ -269,6 +297,8 @@ class PostgresStore(EventStore):
         # Checked now, not at the first next(): a bad store fails where read() is called.
         status = self._readable_status()
         layout = self._verified(status)
+        # An explicit upto is not clamped to the status head: in live mode that head is stale
+        # until end_live(), and a tail reads up to visible_head() instead.
         end = status.head if upto is None else upto
         if end <= after:
             return iter(())
@@ -360,6 +390,9 @@ class PostgresStore(EventStore):
     # -- connections ---------------------------------------------------------------------
 
     def close(self) -> None:
+        watches, self._gap_watches = self._gap_watches, []
+        for watch in watches:
+            watch.close()
         self._sessions.close()
 
 

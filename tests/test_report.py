@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench.figures import FIGURE_NAMES, draw_figure, frontier_points, render_figures
+from bench.figures import CATCHUP_FIGURE_NAMES, draw_figure, frontier_points, render_figures
 from bench.report import write_report
 from bench.results import Run, load_run
 from bench.run_set import RunSet
@@ -85,7 +85,7 @@ def test_every_figure_is_a_valid_non_empty_png_and_svg(balances: Run) -> None:
     written = write_report([balances])  # one run: into its own folder
     assert written.reports == [balances.path / "report.html"]
     rendered = render_figures(RunSet.of([balances]))
-    assert [figure.name for figure in rendered] == list(FIGURE_NAMES)
+    assert [figure.name for figure in rendered] == list(CATCHUP_FIGURE_NAMES)
     for figure in rendered:
         for content in (figure.png, figure.embedded_png):
             image = _png(content)
@@ -97,14 +97,14 @@ def test_every_figure_is_a_valid_non_empty_png_and_svg(balances: Run) -> None:
         # the file carries its caption drawn in; the embedded copy leaves it to the report
         assert figure.png != figure.embedded_png
     on_disk = sorted(path.name for path in written.figures)
-    assert on_disk == sorted(f"{name}.{kind}" for name in FIGURE_NAMES for kind in ("png", "svg"))
+    assert on_disk == sorted(f"{name}.{kind}" for name in CATCHUP_FIGURE_NAMES for kind in ("png", "svg"))
     assert all(path.stat().st_size > 10_000 for path in written.figures)
     assert written.figures[0].parent == balances.path / "figures"
 
 
 def test_figures_have_titles_and_axes_labelled_with_units(balances: Run) -> None:
     runset = RunSet.of([balances])
-    for name in FIGURE_NAMES:
+    for name in CATCHUP_FIGURE_NAMES:
         figure = draw_figure(runset, name)
         assert figure.get_suptitle(), name
         for axes in figure.axes:
@@ -176,7 +176,7 @@ def test_the_html_report_is_self_contained_and_says_what_a_reviewer_needs(balanc
     assert parsed.references and all(ref.startswith(("data:image/png;base64,", "#")) for ref in parsed.references)
     assert not {"script", "link", "iframe", "object", "embed"} & set(parsed.tags)
     assert "url(" not in html and "@import" not in html and "http" not in html
-    assert parsed.tags.count("img") == len(FIGURE_NAMES)
+    assert parsed.tags.count("img") == len(CATCHUP_FIGURE_NAMES)
     head = balances.summary[0]["head"]
     assert f"<h1>Catch-up of balances over {head:,} events (Parquet)</h1>" in html
     for section in ("The question", "The answer in brief", "Setup", "Results", "Figures", "Method", "Environment"):
@@ -251,7 +251,7 @@ def test_the_markdown_twin_links_figures_that_exist(balances: Run, tmp_path: Pat
     (path,) = write_report([balances], tmp_path / "review" / "balances.md").reports
     markdown = path.read_text()
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
-    assert links == [f"figures/{name}.png" for name in FIGURE_NAMES]
+    assert links == [f"figures/{name}.png" for name in CATCHUP_FIGURE_NAMES]
     assert all((path.parent / link).is_file() for link in links)
     for section in ("The question", "The answer in brief", "Setup", "Results", "Figures", "Method", "Environment"):
         assert f"\n## {section}\n" in markdown
@@ -263,7 +263,7 @@ def test_reporting_again_replaces_the_figures_and_leaves_no_temporary_files(bala
     write_report([balances], tmp_path)
     write_report([balances], tmp_path, ("html", "md"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["figures", "report.html", "report.md"]
-    assert len(list((tmp_path / "figures").iterdir())) == 2 * len(FIGURE_NAMES)
+    assert len(list((tmp_path / "figures").iterdir())) == 2 * len(CATCHUP_FIGURE_NAMES)
 
 
 def test_a_run_given_twice_is_refused(balances: Run) -> None:
@@ -278,7 +278,7 @@ def test_report_prints_where_it_wrote(balances: Run, tmp_path: Path) -> None:
     code, out, err = cli("report", str(balances.path), "--out", str(tmp_path))
     assert (code, err) == (0, "")
     assert out == (
-        f"report: {tmp_path / 'report.html'}\nfigures: {tmp_path / 'figures'} ({2 * len(FIGURE_NAMES)} files, PNG and SVG)\n"
+        f"report: {tmp_path / 'report.html'}\nfigures: {tmp_path / 'figures'} ({2 * len(CATCHUP_FIGURE_NAMES)} files, PNG and SVG)\n"
     )
 
 

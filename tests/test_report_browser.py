@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench.figures import FIGURE_NAMES
+from bench.figures import CATCHUP_FIGURE_NAMES
 from bench.report import write_report
 from tests.runs import make_ledger, make_run
 
@@ -64,7 +64,7 @@ def test_the_report_opens_in_headless_chromium_with_every_image_loaded(chromium:
 
     assert problems == []
     assert [r for r in requests if not r.startswith(("file:", "data:"))] == []  # nothing fetched from anywhere
-    assert len(images) == len(FIGURE_NAMES)
+    assert len(images) == len(CATCHUP_FIGURE_NAMES)
     assert all(image["complete"] and image["width"] >= 800 for image in images), images
     assert [image["alt"] for image in images][0] == "Catch-up time by snapshot interval"
     assert title == heading == "Catch-up compared: balances vs daily_volume"

@@ -13,9 +13,11 @@ import pytest
 
 from bench import results
 from bench.results import (
+    LIVE_KEYS,
     RESULT_SCHEMA_HISTORY,
     RESULT_SCHEMA_VERSION,
     SAMPLES_SCHEMA,
+    TIMESERIES_SCHEMA,
     ResultsError,
     Run,
     Sample,
@@ -106,9 +108,12 @@ def test_run_json_is_the_run_without_samples_and_path(tmp_path: Path) -> None:
         "summary",
         "verification",
         "warnings",
+        "kind",
+        "live",
     ]
     assert on_disk["run_id"] == run.path.name
-    assert (run.path / "run.json").read_text().startswith('{\n  "schema_version": 1,\n  "run_id"')
+    assert (on_disk["kind"], on_disk["live"]) == ("catchup", None)
+    assert (run.path / "run.json").read_text().startswith('{\n  "schema_version": 2,\n  "run_id"')
 
 
 def test_a_second_run_with_the_same_name_never_overwrites_the_first(tmp_path: Path) -> None:
@@ -275,8 +280,8 @@ def test_an_unknown_schema_version_is_a_clear_error(tmp_path: Path) -> None:
     (run.path / "run.json").write_text(json.dumps(data))
     with pytest.raises(ResultsError) as caught:
         load_run(run.path)
-    assert str(caught.value) == f"{run.path} has results schema version 7; this catchup reads versions 1"
-    assert sorted(RESULT_SCHEMA_HISTORY) == [1]
+    assert str(caught.value) == f"{run.path} has results schema version 7; this catchup reads versions 1, 2"
+    assert sorted(RESULT_SCHEMA_HISTORY) == [1, 2] and RESULT_SCHEMA_VERSION == 2
 
 
 @pytest.mark.parametrize(("version", "shown"), [(True, "True"), (1.0, "1.0"), ("1", "'1'"), ([1], r"\[1\]")])
@@ -285,7 +290,7 @@ def test_a_schema_version_that_only_resembles_one_is_not_one(tmp_path: Path, ver
     data = json.loads((run.path / "run.json").read_text())
     data["schema_version"] = version
     (run.path / "run.json").write_text(json.dumps(data))
-    with pytest.raises(ResultsError, match=f"has results schema version {shown}; this catchup reads versions 1$"):
+    with pytest.raises(ResultsError, match=f"has results schema version {shown}; this catchup reads versions 1, 2$"):
         load_run(run.path)
 
 
@@ -368,7 +373,7 @@ def test_list_runs_sorts_by_name_and_skips_temporary_and_other_folders(tmp_path:
     assert list_runs(tmp_path / "missing") == []
 
 
-def test_run_to_json_keeps_every_field_but_samples_and_path() -> None:
+def test_run_to_json_keeps_every_field_but_the_tables_and_path() -> None:
     run = Run(
         schema_version=1,
         run_id="x",
@@ -384,6 +389,187 @@ def test_run_to_json_keeps_every_field_but_samples_and_path() -> None:
         samples=SAMPLES_SCHEMA.empty_table(),
         path=Path("/somewhere"),
     )
-    assert "samples" not in run.to_json() and "path" not in run.to_json()
-    assert len(run.to_json()) == 11
+    assert not {"samples", "timeseries", "path"} & set(run.to_json())
+    assert len(run.to_json()) == 13
     assert run.to_json()["dataset"] is None
+
+
+# --- live runs (schema version 2) ----------------------------------------------------------
+# Synthetic fixtures of the live-run format: written with write_run directly, not by `catchup live`.
+
+
+def live_results(**overrides: Any) -> dict[str, Any]:
+    """A plausible ``live`` dict: 2,000 events/s asked for, caught up after 1.2 s from a snapshot."""
+    live: dict[str, Any] = {
+        "interval": 1_000,
+        "rate_requested": 2_000.0,
+        "rate_achieved": 1_990.0,
+        "writers": 2,
+        "start_from": "snapshot",
+        "start_head": 30_000,
+        "start_position": 29_000,
+        "tail_events": 1_000,
+        "caught_up": True,
+        "caught_up_s": 1.2,
+        "peak_lag_events": 3_400,
+        "peak_lag_s": 1.15,
+        "lag_after_catchup_s": {"p50": 0.05, "p95": 0.09, "p99": 0.1, "max": 0.12},
+        "lag_growth_events_per_s": None,
+        "duration_s": 5.0,
+        "max_duration_s": 30.0,
+        "model": {
+            "replay_rate": 12_000.0,
+            "load_s": 0.05,
+            "tail_events": 1_000,
+            "predicted_caught_up_s": 0.13,
+            "measured_caught_up_s": 1.2,
+        },
+        "snapshots": 10,
+        "dead_positions": [],
+        "writer_failures": [],
+        "verified": True,
+        "final_head": 39_950,
+    }
+    live.update(overrides)
+    return live
+
+
+def timeseries_table(
+    duration_s: float = 5.0, rate: float = 2_000.0, caught_up_s: float | None = 1.2, start_lag: int = 1_000
+) -> pa.Table:
+    """Lag sampled every 100 ms: it grows until ``caught_up_s`` (or forever), then stays under one sample."""
+    rows: dict[str, list[Any]] = {name: [] for name in TIMESERIES_SCHEMA.names}
+    start = 30_000
+    for step in range(int(duration_s * 10) + 1):
+        t = step / 10
+        appended = int(rate * t)
+        head = start + appended
+        if caught_up_s is not None and t >= caught_up_s:
+            lag_events = int(rate * 0.05)
+        elif caught_up_s is not None:
+            lag_events = int((start_lag + rate * t) * (1 - t / caught_up_s)) + int(rate * 0.05)
+        else:
+            lag_events = start_lag + int(rate * 0.4 * t)
+        rows["t_s"].append(t)
+        rows["head"].append(head)
+        rows["position"].append(head - lag_events)
+        rows["lag_events"].append(lag_events)
+        rows["lag_s"].append(0.0 if lag_events == 0 else lag_events / rate)
+        rows["appended"].append(appended)
+    return pa.table(rows)
+
+
+def live_fields(**overrides: Any) -> dict[str, Any]:
+    return run_fields(
+        label="live",
+        summary=[],
+        verification=[],
+        warnings=[],
+        samples=[],
+        kind="live",
+        live=live_results(),
+        timeseries=timeseries_table(),
+        **overrides,
+    )
+
+
+def test_a_live_run_round_trips_with_its_timeseries(tmp_path: Path) -> None:
+    written = write_run(tmp_path, **live_fields())
+    assert folder_contents(written.path) == ["run.json", "samples.parquet", "timeseries.parquet"]
+    loaded = load_run(written.path)
+    assert loaded == written
+    assert (loaded.kind, loaded.is_live, loaded.live) == ("live", True, live_results())
+    assert loaded.timeseries is not None and loaded.timeseries.equals(written.timeseries)
+    assert loaded.timeseries.schema.equals(TIMESERIES_SCHEMA)
+    assert loaded.timeseries.num_rows == 51
+    assert sorted(loaded.live) == sorted(LIVE_KEYS)
+    assert (loaded.summary, loaded.verification, loaded.samples.num_rows) == ([], [], 0)
+
+
+def test_a_catchup_run_has_no_timeseries(tmp_path: Path) -> None:
+    loaded = load_run(write_run(tmp_path, **run_fields()).path)
+    assert (loaded.kind, loaded.live, loaded.timeseries, loaded.is_live) == ("catchup", None, None, False)
+
+
+def test_a_version_1_run_still_loads_as_a_catchup_run(tmp_path: Path) -> None:
+    run = write_run(tmp_path, **run_fields())
+    data = json.loads((run.path / "run.json").read_text())
+    data["schema_version"] = 1
+    del data["kind"], data["live"]
+    (run.path / "run.json").write_text(json.dumps(data))
+    loaded = load_run(run.path)
+    assert (loaded.schema_version, loaded.kind, loaded.live, loaded.timeseries) == (1, "catchup", None, None)
+    assert loaded.summary == run.summary and loaded.samples.equals(run.samples)
+
+
+def test_a_version_2_run_json_without_kind_is_damaged(tmp_path: Path) -> None:
+    run = write_run(tmp_path, **run_fields())
+    data = json.loads((run.path / "run.json").read_text())
+    del data["kind"]
+    (run.path / "run.json").write_text(json.dumps(data))
+    with pytest.raises(ResultsError, match=r"is damaged \(missing kind\)"):
+        load_run(run.path)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"kind": "tail"}, "run kind 'tail' is not known; use one of catchup, live"),
+        ({"timeseries": None}, "a live run needs its timeseries (a table in TIMESERIES_SCHEMA); none was given"),
+        ({"live": None}, "a live run needs live, a dict with interval, "),
+        ({"live": {"interval": 1}}, "a live run's live dict lacks rate_requested, rate_achieved, "),
+        (
+            {"timeseries": timeseries_table().drop_columns(["lag_s"])},
+            "timeseries does not fit the timeseries schema (",
+        ),
+        (
+            {"timeseries": timeseries_table().set_column(2, "position", pa.array([0.5] * 51))},
+            "timeseries does not fit the timeseries schema (",
+        ),
+        (
+            {"timeseries": timeseries_table().set_column(4, "lag_s", pa.array([None] * 51, pa.float64()))},
+            "timeseries does not fit the timeseries schema (Casting field 'lag_s' with null values",
+        ),
+    ],
+)
+def test_a_bad_live_run_is_refused_in_one_line_before_any_folder(
+    tmp_path: Path, overrides: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        write_run(tmp_path / "results", **{**live_fields(), **overrides})
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_catchup_run_with_live_results_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameter, match="a catchup run has no live results or timeseries"):
+        write_run(tmp_path, **run_fields(live=live_results()))
+    with pytest.raises(InvalidParameter, match="a catchup run has no live results or timeseries"):
+        write_run(tmp_path, **run_fields(timeseries=timeseries_table()))
+    assert folder_contents(tmp_path) == []
+
+
+@pytest.mark.parametrize("damage", ["missing", "unreadable", "other schema"])
+def test_a_live_run_without_a_good_timeseries_is_a_clear_error(tmp_path: Path, damage: str) -> None:
+    run = write_run(tmp_path, **live_fields())
+    path = run.path / "timeseries.parquet"
+    if damage == "missing":
+        path.unlink()
+        expected = f"^{run.path} has no timeseries.parquet; the run is damaged, run the benchmark again$"
+    elif damage == "unreadable":
+        path.write_bytes(b"not parquet")
+        expected = r"^cannot read .*timeseries.parquet \(.+\); the run is damaged, run the benchmark again$"
+    else:
+        pq.write_table(pa.table({"t_s": [0.0]}), path)
+        expected = r"timeseries.parquet has columns \(t_s double\); timeseries have \(t_s double, head int64, "
+    with pytest.raises(ResultsError, match=expected):
+        load_run(run.path)
+
+
+def test_a_run_json_whose_kind_and_live_disagree_is_damaged(tmp_path: Path) -> None:
+    run = write_run(tmp_path, **live_fields())
+    data = json.loads((run.path / "run.json").read_text())
+    data["live"] = None
+    (run.path / "run.json").write_text(json.dumps(data))
+    with pytest.raises(ResultsError, match=r"is damaged \(kind live with live null\)"):
+        load_run(run.path)
