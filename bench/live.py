@@ -474,6 +474,3 @@ def _warnings(live: dict[str, Any]) -> list[str]:
     if not live["verified"]:
         warnings.append("divergence: the tailed state differs from a full replay of the final log")
     return warnings
-
-
-
