@@ -30,7 +30,10 @@ from stores.base import not_found
 from stores.errors import CatchupError
 
 EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
-INTERRUPTED = "interrupted; a store being generated is left marked incomplete, a run being measured writes no results"
+INTERRUPTED = (
+    "interrupted; a store being generated is left marked incomplete, a run being measured writes no results, "
+    "a live run stops its writers and writes no results"
+)
 
 
 class CatchupGroup(click.Group):

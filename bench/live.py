@@ -29,7 +29,7 @@ import multiprocessing
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -49,7 +49,7 @@ from bench.results import Run, check_label, write_run
 from bench.runner import DEFAULT_RESULTS, describe_projection
 from projections import Projection
 from stores import open_store
-from stores.base import EventStore
+from stores.base import DEFAULT_BATCH_SIZE, EventStore
 from stores.errors import CatchupError, InvalidParameter
 from stores.tail import TailReader
 
@@ -141,13 +141,15 @@ class Sampler(threading.Thread):
     def drain(self) -> None:
         while True:
             try:
-                report = self.reports.get_nowait()
+                self.take(self.reports.get_nowait())
             except queue.Empty:
                 return
-            if isinstance(report, Commit):
-                self.clock.record(report)
-            elif isinstance(report, WriterFailed):
-                self.failures.append((report.writer, report.message))
+
+    def take(self, report: object) -> None:
+        if isinstance(report, Commit):
+            self.clock.record(report)
+        elif isinstance(report, WriterFailed):
+            self.failures.append((report.writer, report.message))
 
     def sample(self) -> None:
         with self.lock:
@@ -263,14 +265,11 @@ def _run(
         go.set()
         result = _catch_up_and_tail(store, projection_cls, config, start_head, start_position, t0, reports, say)
     finally:
-        stop.set()
-        for process in processes:
-            process.join(WRITER_STOP_TIMEOUT_S)
-            if process.is_alive():
-                process.terminate()
-                process.join()
+        late = _stop_writers(processes, stop, reports)
     sampler, projection, reader, snapshots_taken = result
-    sampler.drain()
+    for report in late:
+        sampler.take(report)
+    say("writers stopped; reading to the final head")
     reported = {index for index, _ in sampler.failures}
     failures = [f"writer {index}: {message}" for index, message in sampler.failures] + [
         f"writer {index}: exited with code {process.exitcode} without a word (killed?)"
@@ -296,6 +295,28 @@ def _run(
     }
 
 
+def _stop_writers(processes: list[Any], stop: Any, reports: Any) -> list[object]:
+    """Stop every writer, reading their last reports meanwhile: a child cannot exit while its
+    queue's pipe is full, so joining without reading would wait for the timeout."""
+    stop.set()
+    late: list[object] = []
+    deadline = time.monotonic() + WRITER_STOP_TIMEOUT_S
+    while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
+        try:
+            late.append(reports.get(timeout=0.05))
+        except queue.Empty:
+            pass
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+    while True:
+        try:
+            late.append(reports.get_nowait())
+        except queue.Empty:
+            return late
+
+
 def _setup(
     store: EventStore, projection_cls: type[Projection], config: LiveConfig, head: int, say: Callable[[str], None]
 ) -> tuple[ModelInputs, int]:
@@ -312,7 +333,8 @@ def _setup(
 
     say(f"setup: replaying {head:,} events to measure the replay rate")
     stops = [start_position] if start_position > 0 else []
-    clock = replay(store, projection, after=0, upto=head, batch_size=config.batch_size, stops=stops, at_stop=save)
+    # The full-replay rate, as ``catchup run`` measures it: the model's μ.
+    clock = replay(store, projection, after=0, upto=head, batch_size=DEFAULT_BATCH_SIZE, stops=stops, at_stop=save)
     replay_rate = clock.events / clock.replay_s if clock.replay_s > 0 else float("inf")
     load_s = 0.0
     if start_position > 0:
@@ -396,7 +418,7 @@ def _catch_up_and_tail(
     try:
         while True:
             before = reader.position
-            apply_batches(reader.poll(), projection, stops, save, clock=clock)
+            apply_batches(_for_a_while(reader.poll()), projection, stops, save, clock=clock)
             now = time.monotonic()
             if caught_at is None and reader.position >= start_head and sampler.lag_events() <= config.batch_size:
                 caught_at = now
@@ -422,10 +444,20 @@ def _catch_up_and_tail(
     return sampler, projection, reader, taken
 
 
+def _for_a_while(batches: Iterator[pa.RecordBatch], budget_s: float = 0.2) -> Iterator[pa.RecordBatch]:
+    """The batches of one poll, cut short after ``budget_s`` so the loop looks at the clock and the lag."""
+    until = time.monotonic() + budget_s
+    for batch in batches:
+        yield batch
+        if time.monotonic() >= until:
+            return
+
+
 def _drain(store: EventStore, projection: Projection, reader: TailReader) -> int:
     """After the writers stopped: apply everything they committed (holes settle once their transactions end)."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     target = store.visible_head()
+    reader.batch_size = max(reader.batch_size, DEFAULT_BATCH_SIZE)  # no longer measured: read in big batches
     while reader.position < target:
         apply_batches(reader.poll(), projection, Stops(()))
         if time.monotonic() > deadline:
@@ -440,7 +472,7 @@ def _verify(
     """Digest of the tailed state against a full replay of what the store holds: nothing lost, nothing twice."""
     with projection_code(projection_cls, "__init__"):
         fresh = projection_cls()
-    replay(store, fresh, after=0, upto=head, batch_size=max(batch_size, 131_072))
+    replay(store, fresh, after=0, upto=head, batch_size=max(batch_size, DEFAULT_BATCH_SIZE))
     with projection_code(projection_cls, "digest"):
         return tailed.digest() == fresh.digest()
 

@@ -77,11 +77,15 @@ def _append_until(
 ) -> None:
     tick = TICK_S.get(spec.backend, 0.05)
     written = 0
+    next_tick = started
     while not stop.is_set():
+        # One unit per tick, as an application commits what arrived meanwhile; a unit over
+        # MAX_UNIT is split, and a writer behind its rate appends at once until it is level.
         due = int(spec.rate * (time.monotonic() - started)) - written
-        if due <= 0:
-            stop.wait(tick)
-            continue
-        receipt = appender.append(min(due, MAX_UNIT), continuation.events_at)
-        written += receipt.count
-        reports.put(Commit(spec.index, receipt.first, receipt.last, receipt.count, receipt.committed_at))
+        while due > 0 and not stop.is_set():
+            receipt = appender.append(min(due, MAX_UNIT), continuation.events_at)
+            written += receipt.count
+            due -= receipt.count
+            reports.put(Commit(spec.index, receipt.first, receipt.last, receipt.count, receipt.committed_at))
+        next_tick = max(next_tick + tick, time.monotonic())
+        stop.wait(next_tick - time.monotonic())
