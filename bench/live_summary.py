@@ -64,10 +64,13 @@ def summarize_live(
     duration = float(times[-1]) if times.size else 0.0
     caught = caught_up_at(timeseries, within_events)
     after = lag_s[times > caught] if caught is not None else np.empty(0)  # strictly after: the tail is behind
-    predicted = predicted_catchup_s(model, rate_requested)
+    achieved = float(appended[-1] / duration) if duration > 0 else 0.0
+    # λ is the rate the writers achieved: when the store cannot take the requested rate,
+    # the projection faced the lower one, and the model must be asked about that.
+    predicted = predicted_catchup_s(model, achieved)
     return {
         "rate_requested": rate_requested,
-        "rate_achieved": float(appended[-1] / duration) if duration > 0 else 0.0,
+        "rate_achieved": achieved,
         "caught_up": caught is not None,
         "caught_up_s": caught,
         "peak_lag_events": int(lag_events.max()) if lag_events.size else 0,
@@ -86,6 +89,7 @@ def summarize_live(
             "replay_rate": model.replay_rate,
             "load_s": model.load_s,
             "tail_events": model.tail_events,
+            "append_rate": achieved,
             "predicted_caught_up_s": predicted,
             "measured_caught_up_s": caught,
         },
