@@ -42,7 +42,7 @@ import pyarrow as pa
 from bench import __version__
 from bench.environment import collect_environment, peak_rss_bytes
 from bench.live_summary import ModelInputs, summarize_live
-from bench.live_writer import Commit, WriterFailed, WriterReady, WriterSpec, run_writer
+from bench.live_writer import Commit, Reports, Signal, WriterFailed, WriterReady, WriterSpec, run_writer
 from bench.projection_loader import load_projection
 from bench.replay import ReplayClock, Stops, apply_batches, projection_code, replay
 from bench.results import Run, check_label, write_run
@@ -123,7 +123,7 @@ class StalenessClock:
 class Sampler(threading.Thread):
     """Every period: drain the writers' reports, then record one row of the time series."""
 
-    def __init__(self, reports: Any, clock: StalenessClock, reader: TailReader, period_s: float) -> None:
+    def __init__(self, reports: Reports, clock: StalenessClock, reader: TailReader, period_s: float) -> None:
         super().__init__(name="catchup-live-sampler", daemon=True)
         self.reports, self.clock, self.reader, self.period_s = reports, clock, reader, period_s
         self.rows: list[tuple[float, int, int, int, float, int]] = []
@@ -246,26 +246,30 @@ def _run(
     start_head = store.visible_head()
     model, start_position = _setup(store, projection_cls, config, start_head, say)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited connections or threads
-    go, stop, reports = context.Event(), context.Event(), context.Queue()
-    started = context.Value("d", 0.0)
+    signal = Signal(context.RawValue("d", 0.0))
+    pipes = [context.Pipe(duplex=False) for _ in range(config.writers)]  # (receiving end, sending end)
+    reports = Reports(receiver for receiver, _ in pipes)
     specs = [
         WriterSpec(store_uri, params, index, config.rate / config.writers, store.backend)
         for index in range(config.writers)
     ]
-    processes = [context.Process(target=run_writer, args=(spec, go, stop, reports, started)) for spec in specs]
-    for process in processes:
+    processes = [
+        context.Process(target=run_writer, args=(spec, signal, sender))
+        for spec, (_, sender) in zip(specs, pipes, strict=True)
+    ]
+    for process, (_, sender) in zip(processes, pipes, strict=True):
         process.start()
+        sender.close()  # the writer holds the only sending end: its death reads as EOF
     try:
         _wait_ready(processes, reports, say)
         if on_writers_started is not None:
             on_writers_started([p.pid for p in processes if p.pid is not None])
         say(f"writers: {config.writers} appending {config.rate:,.0f} events/s; catching up from {start_position:,}")
         t0 = time.monotonic()
-        started.value = t0
-        go.set()
+        signal.go(t0)
         result = _catch_up_and_tail(store, projection_cls, config, start_head, start_position, t0, reports, say)
     finally:
-        late = _stop_writers(processes, stop, reports)
+        late = _stop_writers(processes, signal, reports)
     sampler, projection, reader, snapshots_taken = result
     for report in late:
         sampler.take(report)
@@ -295,10 +299,10 @@ def _run(
     }
 
 
-def _stop_writers(processes: list[Any], stop: Any, reports: Any) -> list[object]:
+def _stop_writers(processes: list[Any], signal: Signal, reports: Reports) -> list[object]:
     """Stop every writer, reading their last reports meanwhile: a child cannot exit while its
     queue's pipe is full, so joining without reading would wait for the timeout."""
-    stop.set()
+    signal.stop()
     late: list[object] = []
     deadline = time.monotonic() + WRITER_STOP_TIMEOUT_S
     while any(p.is_alive() for p in processes) and time.monotonic() < deadline:
@@ -365,7 +369,7 @@ def _load(store: EventStore, projection_cls: type[Projection], position: int) ->
         return projection_cls.restore(table)
 
 
-def _wait_ready(processes: list[Any], reports: Any, say: Callable[[str], None]) -> None:
+def _wait_ready(processes: list[Any], reports: Reports, say: Callable[[str], None]) -> None:
     ready: set[int] = set()
     deadline = time.monotonic() + WRITERS_READY_TIMEOUT_S
     while len(ready) < len(processes):
@@ -390,7 +394,7 @@ def _catch_up_and_tail(
     start_head: int,
     start_position: int,
     t0: float,
-    reports: Any,
+    reports: Reports,
     say: Callable[[str], None],
 ) -> tuple[Sampler, Projection, TailReader, int]:
     if start_position > 0:
