@@ -211,9 +211,11 @@ def _snapshot_cost_figure(runset: RunSet) -> Figure:
                 axes.legend(fontsize=8, loc="best")
         _log_if_wide(overhead_axes, overheads, lambda value: f"{value:g}%")
         overhead_axes.set_ylabel("snapshot time, % of replay time")
-        overhead_axes.set_title("time overhead", fontsize=10)
+        if len(panels) == 1:  # else the run names the panel there
+            overhead_axes.set_title("time overhead", fontsize=10)
         bytes_axes.set_ylabel("snapshot bytes written per pass (MB)")
-        bytes_axes.set_title("storage", fontsize=10)
+        if len(panels) == 1:  # else the run names the panel there
+            bytes_axes.set_title("storage", fontsize=10)
         _log_if_wide(bytes_axes, sizes, lambda value: f"{value:g}")
     return figure
 
@@ -309,9 +311,11 @@ def _staleness_figure(runset: RunSet) -> Figure:
             axes.set_xlim(left=0)
             _legend_below(axes)
         seconds_axes.set_ylabel("lag (s; age of the oldest unapplied event)")
-        seconds_axes.set_title("lag in seconds", fontsize=10)
+        if len(panels) == 1:  # else the run names the panel there
+            seconds_axes.set_title("lag in seconds", fontsize=10)
         events_axes.set_ylabel("lag (events behind the head)")
-        events_axes.set_title("lag in events", fontsize=10)
+        if len(panels) == 1:  # else the run names the panel there
+            events_axes.set_title("lag in events", fontsize=10)
     return figure
 
 
