@@ -45,7 +45,7 @@ from bench.live_summary import ModelInputs, summarize_live
 from bench.live_writer import Commit, Reports, Signal, WriterFailed, WriterReady, WriterSpec, run_writer
 from bench.projection_loader import load_projection
 from bench.replay import ReplayClock, Stops, apply_batches, projection_code, replay
-from bench.results import Run, check_label, write_run
+from bench.results import TIMESERIES_SCHEMA, Run, check_label, write_run
 from bench.runner import DEFAULT_RESULTS, describe_projection
 from projections import Projection
 from stores import open_store
@@ -482,9 +482,9 @@ def _verify(
 
 
 def _timeseries(sampler: Sampler) -> pa.Table:
-    names = ("t_s", "head", "position", "lag_events", "lag_s", "appended")
-    columns = list(zip(*sampler.rows, strict=True)) if sampler.rows else [[] for _ in names]
-    return pa.table(dict(zip(names, columns, strict=True)))
+    """The sampler's rows (in TIMESERIES_SCHEMA's column order) as the table run.json's folder keeps."""
+    columns: list[list[Any]] = [list(column) for column in zip(*sampler.rows, strict=True)]
+    return pa.table(columns or [[] for _ in TIMESERIES_SCHEMA], schema=TIMESERIES_SCHEMA)
 
 
 def _warnings(live: dict[str, Any]) -> list[str]:

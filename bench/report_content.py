@@ -16,14 +16,22 @@ from datetime import datetime
 from typing import Any
 
 from bench import __version__
-from bench.figures import RenderedFigure, frontier_points, never_caught_up_phrase, sampling_period
+from bench.figures import RenderedFigure, frontier_points
 from bench.report_document import Alert, Block, Bullets, FigureBlock, Heading, Paragraph, Report, Table
+from bench.report_live import LIVE_METHOD, live_alerts, live_findings, live_of, live_question, live_table, start_from
+from bench.report_words import (
+    NOT_APPLICABLE,
+    backend_name,
+    interval_label,
+    listing,
+    named,
+    plural,
+    projection_name,
+    which,
+)
 from bench.results import Run
 from bench.run_set import RunSet, describe_dataset
-from bench.units import format_bytes, format_interval, format_percent, format_rate, format_seconds
-
-# Below this share of the requested rate the writers, not the projection, set the pace.
-RATE_SHORTFALL = 0.9
+from bench.units import format_bytes, format_percent, format_rate, format_seconds
 
 
 def build_report(runset: RunSet, figures: Sequence[RenderedFigure], generated_at: datetime) -> Report:
@@ -47,10 +55,10 @@ def _title(runset: RunSet) -> str:
         run = runset.runs[0]
         if run.is_live:
             return (
-                f"Live catch-up of {_projection(run)} from {runset.head(run):,} events at "
-                f"{format_rate(_live(run).get('rate_requested') or 0)} ({_backend(run)})"
+                f"Live catch-up of {projection_name(run)} from {runset.head(run):,} events at "
+                f"{format_rate(live_of(run).get('rate_requested') or 0)} ({backend_name(run)})"
             )
-        return f"Catch-up of {_projection(run)} over {runset.head(run):,} events ({_backend(run)})"
+        return f"Catch-up of {projection_name(run)} over {runset.head(run):,} events ({backend_name(run)})"
     if runset.all_live:
         return "Live catch-up compared: " + " vs ".join(runset.names)
     return "Catch-up compared: " + " vs ".join(runset.names)
@@ -58,7 +66,7 @@ def _title(runset: RunSet) -> str:
 
 def _byline(runset: RunSet, generated_at: datetime) -> str:
     runs = ", ".join(run.run_id for run in runset.runs)
-    return f"Generated {generated_at:%Y-%m-%d %H:%M} UTC by catchup {__version__} from run{_s(runset.runs)} {runs}."
+    return f"Generated {generated_at:%Y-%m-%d %H:%M} UTC by catchup {__version__} from run{plural(runset.runs)} {runs}."
 
 
 def _questions(runset: RunSet) -> list[str]:
@@ -66,51 +74,31 @@ def _questions(runset: RunSet) -> list[str]:
     if live is None:
         return [_question(runset)]
     if catchup is None:
-        return [_live_question(live)]
+        return [live_question(live)]
     return [
         _question(catchup),
-        _live_question(live),
-        f"The catch-up run{_s(catchup.runs)} ({_listing(catchup.names)}) answer{'s' if catchup.single else ''} the "
-        f"first question, the live run{_s(live.runs)} ({_listing(live.names)}) the second.",
+        live_question(live),
+        f"The catch-up run{plural(catchup.runs)} ({listing(catchup.names)}) answer{'s' if catchup.single else ''} the "
+        f"first question, the live run{plural(live.runs)} ({listing(live.names)}) the second.",
     ]
 
 
-def _which(runset: RunSet) -> str:
-    projections = sorted({_projection(run) for run in runset.runs})
-    return f"the {projections[0]} projection" if len(projections) == 1 else f"the {_listing(projections)} projections"
-
-
-def _live_question(runset: RunSet) -> str:
-    rates = sorted({float(_live(run).get("rate_requested") or 0) for run in runset.runs})
-    question = (
-        f"After a restart or a redeploy, {_which(runset)} catches up while events keep arriving at "
-        f"{_listing([format_rate(rate) for rate in rates])}: does it catch up, how long does it take, how stale is "
-        "it meanwhile? Writer processes append events at that rate while the projection, started from its latest "
-        "snapshot or from event 0, replays the tail and then keeps tailing the log; its lag behind the head is "
-        "sampled every 100 ms."
-    )
-    if not runset.single:
-        question += " Live runs: " + _listing(runset.names) + "."
-    return question
-
-
 def _question(runset: RunSet) -> str:
-    which = _which(runset)
     question = (
-        f"After a restart or a redeploy, how long does {which} take to catch up with the event "
+        f"After a restart or a redeploy, how long does {which(runset)} take to catch up with the event "
         "log, and what does taking a snapshot every k events cost to make that faster? A projection without "
         "snapshots replays every event from 0; with a snapshot every k events it loads the latest snapshot "
         "and replays only the tail after it. Snapshots cost time while the projection runs and storage while "
         "they are kept."
     )
     if not runset.single:
-        question += " This report sets " + _listing(runset.names) + " side by side."
+        question += " This report sets " + listing(runset.names) + " side by side."
     return question
 
 
 def _alerts(runset: RunSet) -> list[Alert]:
     alerts: list[Alert] = []
-    divergences = [f"{name}: {w}" for name, run in _named(runset) for w in run.warnings if w.startswith("divergence")]
+    divergences = [f"{name}: {w}" for name, run in named(runset) for w in run.warnings if w.startswith("divergence")]
     if divergences:
         alerts.append(
             Alert(
@@ -124,18 +112,18 @@ def _alerts(runset: RunSet) -> list[Alert]:
                 ),
             )
         )
-    alerts += _live_alerts(runset)
+    alerts += live_alerts(runset)
     mismatch = runset.dataset_mismatch()
     if mismatch:
         alerts.append(Alert("error", "Different datasets", (mismatch[0].upper() + mismatch[1:] + ".",)))
     differing = runset.differing_settings()
     if differing:
         alerts.append(
-            Alert("note", "What differs between these runs", (_listing(differing) + " (marked in the setup table).",))
+            Alert("note", "What differs between these runs", (listing(differing) + " (marked in the setup table).",))
         )
     others = [
         (f"{name}: {w}" if not runset.single else w)
-        for name, run in _named(runset)
+        for name, run in named(runset)
         for w in run.warnings
         if not w.startswith("divergence")
     ]
@@ -143,50 +131,8 @@ def _alerts(runset: RunSet) -> list[Alert]:
         alerts.append(
             Alert(
                 "warning",
-                f"{len(others)} measurement warning{_s(others)}: read the affected numbers with care",
+                f"{len(others)} measurement warning{plural(others)}: read the affected numbers with care",
                 tuple(others),
-            )
-        )
-    return alerts
-
-
-def _live_alerts(runset: RunSet) -> list[Alert]:
-    alerts: list[Alert] = []
-    live = [(name, run) for name, run in _named(runset) if run.is_live]
-    prefix = (lambda name: "") if runset.single else (lambda name: f"{name}: ")
-    unverified = [f"{prefix(name)}{_verified_sentence(run)}" for name, run in live if not _live(run).get("verified")]
-    if unverified:
-        alerts.append(
-            Alert(
-                "error",
-                "Live verification failed: the tailing projection's final state differs from a full replay",
-                (
-                    "Events were lost, applied twice or applied out of order while tailing; the lag figures "
-                    "describe a projection that serves wrong read models.",
-                    *unverified,
-                ),
-            )
-        )
-    slow = [f"{prefix(name)}{_rate_sentence(run)}" for name, run in live if _rate_short(run)]
-    if slow:
-        alerts.append(Alert("warning", "The writers could not keep up with the requested rate", tuple(slow)))
-    failures = [f"{prefix(name)}{failure}" for name, run in live for failure in _live(run).get("writer_failures") or []]
-    if failures:
-        alerts.append(
-            Alert(
-                "warning",
-                f"{len(failures)} writer failure{_s(failures)}: fewer events arrived than planned",
-                tuple(failures),
-            )
-        )
-    dead = [(name, run, list(_live(run).get("dead_positions") or [])) for name, run in live]
-    dead = [(name, run, positions) for name, run, positions in dead if positions]
-    if dead:
-        alerts.append(
-            Alert(
-                "warning",
-                "Dead positions: positions proven never to commit, which the projection skipped",
-                tuple(f"{prefix(name)}{_dead_sentence(positions)}" for name, _, positions in dead),
             )
         )
     return alerts
@@ -201,115 +147,13 @@ def _findings(runset: RunSet) -> list[Block]:
     blocks: list[Block] = []
     if runset.same_dataset:
         blocks.append(Bullets(tuple(_comparison_findings(runset))))
-    for name, run in _named(runset):
+    for name, run in named(runset):
         blocks += [Heading(name, 3), Bullets(tuple(_any_findings(run, runset.head(run))))]
     return blocks
 
 
 def _any_findings(run: Run, head: int) -> list[str]:
     return live_findings(run) if run.is_live else run_findings(run, head)
-
-
-def live_findings(run: Run) -> list[str]:
-    """The few sentences a reviewer needs from one live run, each with its numbers."""
-    live = _live(run)
-    model = live.get("model") or {}
-    lines = []
-    start = (
-        f"from a snapshot at position {int(live.get('start_position') or 0):,}"
-        if live.get("start_from") == "snapshot"
-        else "from event 0"
-    )
-    tail = f"a tail of {int(live.get('tail_events') or 0):,} events"
-    arriving = f"while {live.get('writers', '?')} writer(s) appended {format_rate(_achieved(run))}"
-    if _caught_up(run):
-        lines.append(
-            f"Caught up with the head {format_seconds(float(live['caught_up_s']))} after the writers started, "
-            f"starting {start} with {tail}, {arriving}."
-        )
-    else:
-        lines.append(f"The projection {never_caught_up_phrase(live)}, starting {start} with {tail}, {arriving}.")
-        mu, rate = model.get("replay_rate"), _achieved(run)
-        if mu is not None and rate >= float(mu):
-            lines.append(
-                f"The model agrees: the arrival rate λ = {format_rate(rate)} is at or above the replay rate "
-                f"μ = {format_rate(float(mu))} (λ ≥ μ), so the projection cannot gain on the head and the lag only "
-                "grows; it needs a faster projection or fewer events per second, not more snapshots."
-            )
-        elif mu is not None:
-            lines.append(
-                f"The model does not explain it: the arrival rate λ = {format_rate(rate)} is below the replay "
-                f"rate μ = {format_rate(float(mu))} the model assumed, so replaying while writers append was slower "
-                "than the model expects (contention for the store or the CPU, say); a longer run may still catch up."
-            )
-    lines.append(
-        f"Peak lag: {format_seconds(float(live.get('peak_lag_s') or 0))} "
-        f"({int(live.get('peak_lag_events') or 0):,} events behind the head)."
-    )
-    after = live.get("lag_after_catchup_s")
-    if after:
-        lines.append(
-            f"After catching up the lag stayed at p50 {format_seconds(after['p50'])}, "
-            f"p95 {format_seconds(after['p95'])}, p99 {format_seconds(after['p99'])} "
-            f"(max {format_seconds(after['max'])}), against a sampling period of "
-            f"{format_seconds(sampling_period(run))}."
-        )
-    lines.append(_rate_sentence(run))
-    lines.append(_model_sentence(live))
-    failures, dead = live.get("writer_failures") or [], live.get("dead_positions") or []
-    if failures:
-        lines.append(f"{len(failures)} writer failure{_s(failures)} (listed in the warnings above).")
-    if dead:
-        lines.append(_dead_sentence(list(dead)) + " (see the warning above).")
-    lines.append(_verified_sentence(run))
-    return lines
-
-
-def _rate_sentence(run: Run) -> str:
-    live = _live(run)
-    requested, achieved = float(live.get("rate_requested") or 0), _achieved(run)
-    share = achieved / requested if requested > 0 else 1.0
-    if _rate_short(run):
-        return (
-            f"The writers could not keep up: they appended {format_rate(achieved)}, {share:.0%} of the "
-            f"{format_rate(requested)} asked, so this test measured a lower rate than asked; use more writers "
-            "or a faster store before reading these numbers as the answer for the rate asked."
-        )
-    return f"The writers appended {format_rate(achieved)} of the {format_rate(requested)} asked ({share:.0%})."
-
-
-def _model_sentence(live: dict[str, Any]) -> str:
-    model = live.get("model") or {}
-    predicted, measured = model.get("predicted_caught_up_s"), model.get("measured_caught_up_s")
-    basis = (
-        f"replay rate μ = {format_rate(float(model.get('replay_rate') or 0))}, snapshot load "
-        f"{format_seconds(float(model.get('load_s') or 0))}, tail of {int(model.get('tail_events') or 0):,} events"
-    )
-    if predicted is None:
-        verdict = "predicted it would never catch up (λ ≥ μ)"
-    else:
-        verdict = f"predicted catching up after {format_seconds(float(predicted))}"
-    if measured is None:
-        outcome = "it did not catch up" if predicted is None else "it did not catch up within the run"
-    elif predicted is None:
-        outcome = f"it caught up after {format_seconds(float(measured))} all the same"
-    else:
-        ratio = float(measured) / max(float(predicted), 1e-12)
-        outcome = f"measured {format_seconds(float(measured))}, {ratio:.2f}x the prediction"
-    return f"The model ({basis}) {verdict}; {outcome}."
-
-
-def _verified_sentence(run: Run) -> str:
-    live = _live(run)
-    head = int(live.get("final_head") or 0)
-    if live.get("verified"):
-        return f"Verified: the tailing projection's final state equals a full replay of the same {head:,} events."
-    return f"Verification FAILED: the tailing projection's final state differs from a full replay of {head:,} events."
-
-
-def _dead_sentence(positions: list[int]) -> str:
-    shown = ", ".join(f"{int(p):,}" for p in positions[:10]) + (", ..." if len(positions) > 10 else "")
-    return f"{len(positions):,} dead position{_s(positions)} skipped as never committed: {shown}"
 
 
 def run_findings(run: Run, head: int) -> list[str]:
@@ -337,7 +181,7 @@ def run_findings(run: Run, head: int) -> list[str]:
         cheapest = min(snapshotted, key=lambda row: row["overhead_pct"]["median"])
         if cheapest is not fastest:
             lines.append("Cheapest snapshots: " + _interval_sentence(cheapest))
-        optimal = [_k(point.interval) for point in frontier_points(run) if point.pareto]
+        optimal = [interval_label(point.interval) for point in frontier_points(run) if point.pareto]
         lines.append(
             f"Pareto-optimal intervals, from cheapest to fastest (no other is both cheaper and faster): "
             f"{', '.join(optimal)}. "
@@ -350,7 +194,7 @@ def run_findings(run: Run, head: int) -> list[str]:
 def _interval_sentence(row: dict[str, Any]) -> str:
     expected, worst = row["catchup"]["expected"], row["catchup"]["worst"]
     return (
-        f"a snapshot every {_k(row['interval'])} events gives an expected catch-up of "
+        f"a snapshot every {interval_label(row['interval'])} events gives an expected catch-up of "
         f"{format_seconds(expected['catchup_s']['median'])} ({expected['speedup']:.1f}x faster than from 0) and a "
         f"worst case of {format_seconds(worst['catchup_s']['median'])}, for snapshots costing "
         f"{format_percent(row['overhead_pct']['median'])} of replay time and {format_bytes(row['snapshot_bytes'])} "
@@ -383,7 +227,7 @@ def _comparison_findings(runset: RunSet) -> list[str]:
         return lines
     first_name, first = catchup.names[0], catchup.runs[0]
     reference = _full_replay(first)
-    for name, run in list(_named(catchup))[1:]:
+    for name, run in list(named(catchup))[1:]:
         ratio = _full_replay(run) / max(reference, 1e-12)
         lines.append(
             f"A full replay with {name} takes {format_seconds(_full_replay(run))}, {ratio:.2f}x the time of "
@@ -398,7 +242,7 @@ def _comparison_findings(runset: RunSet) -> list[str]:
 def _setup_table(runset: RunSet) -> Table:
     fields: list[tuple[str, Any]] = [
         ("store", lambda run: run.store.get("uri", "?")),
-        ("backend / layout", lambda run: f"{_backend(run)} / {run.store.get('layout', '?')}"),
+        ("backend / layout", lambda run: f"{backend_name(run)} / {run.store.get('layout', '?')}"),
         (
             "events replayed (head)" if not runset.has_live else "events at the start (head)",
             lambda run: f"{runset.head(run):,}",
@@ -410,7 +254,10 @@ def _setup_table(runset: RunSet) -> Table:
         fields.append(("kind of run", lambda run: "live" if run.is_live else "catch-up"))
     if not runset.all_live:
         fields += [
-            ("intervals k", _catchup_only(lambda run: ", ".join(_k(k) for k in run.config.get("intervals", [])))),
+            (
+                "intervals k",
+                _catchup_only(lambda run: ", ".join(interval_label(k) for k in run.config.get("intervals", []))),
+            ),
             (
                 "repeats (after warm-up)",
                 _catchup_only(lambda run: f"{run.config.get('repeats')} (after {run.config.get('warmup')})"),
@@ -419,10 +266,10 @@ def _setup_table(runset: RunSet) -> Table:
         ]
     if runset.has_live:
         fields += [
-            ("snapshot interval k", _live_only(lambda live: _k(live.get("interval") or 0))),
+            ("snapshot interval k", _live_only(lambda live: interval_label(live.get("interval") or 0))),
             ("rate requested", _live_only(lambda live: format_rate(float(live.get("rate_requested") or 0)))),
             ("writers", _live_only(lambda live: str(live.get("writers", "?")))),
-            ("start from", _live_only(_start_from)),
+            ("start from", _live_only(start_from)),
             ("max duration", _live_only(lambda live: format_seconds(float(live.get("max_duration_s") or 0)))),
         ]
     table = _per_run_table(runset, fields, "")
@@ -431,24 +278,12 @@ def _setup_table(runset: RunSet) -> Table:
     return replace(table, rows=(*table.rows, run_row))
 
 
-_NOT_APPLICABLE = "–"
-
-
 def _catchup_only(value: Any) -> Any:
-    return lambda run: _NOT_APPLICABLE if run.is_live else value(run)
+    return lambda run: NOT_APPLICABLE if run.is_live else value(run)
 
 
 def _live_only(value: Any) -> Any:
-    return lambda run: value(_live(run)) if run.is_live else _NOT_APPLICABLE
-
-
-def _start_from(live: dict[str, Any]) -> str:
-    if live.get("start_from") == "snapshot":
-        return (
-            f"latest snapshot (position {int(live.get('start_position') or 0):,}, "
-            f"tail of {int(live.get('tail_events') or 0):,} events)"
-        )
-    return f"event 0 (tail of {int(live.get('tail_events') or 0):,} events)"
+    return lambda run: value(live_of(run)) if run.is_live else NOT_APPLICABLE
 
 
 def _environment_table(runset: RunSet) -> Table:
@@ -479,7 +314,7 @@ def _per_run_table(runset: RunSet, fields: list[tuple[str, Any]], note: str) -> 
     differs = frozenset(
         i
         for i, row in enumerate(rows)
-        if not runset.single and row[0] not in _READINGS and len(set(row[1:]) - {_NOT_APPLICABLE}) > 1
+        if not runset.single and row[0] not in _READINGS and len(set(row[1:]) - {NOT_APPLICABLE}) > 1
     )
     if differs:
         note = (note + " " if note else "") + "Marked rows differ between the runs."
@@ -502,94 +337,16 @@ def _results_tables(runset: RunSet) -> list[Block]:
     blocks: list[Block] = []
     if catchup is not None:
         blocks += [Heading("Catch-up", 3), *_catchup_tables(catchup)]
-    return [*blocks, Heading("Live", 3), _live_table(live)]
+    return [*blocks, Heading("Live", 3), live_table(live)]
 
 
 def _catchup_tables(runset: RunSet) -> list[Block]:
     if runset.single:
         return [_run_table(runset.runs[0])]
     blocks: list[Block] = [_side_by_side(runset)]
-    for name, run in _named(runset):
+    for name, run in named(runset):
         blocks += [Heading(f"{name} in full", 3), _run_table(run)]
     return blocks
-
-
-_LIVE_NOTE = (
-    "Lag = age of the oldest committed event not yet applied (0 when none), sampled every 100 ms; in events, "
-    "head − the projection's position. Caught up = when the live run reports the projection reached the head. "
-    "Lag after catch-up: percentiles over the samples from then to the end. Lag growth: slope of the lag in "
-    "events over time, for a run that never caught up. Model: the catch-up time predicted from the replay rate "
-    "μ, the snapshot load time and the tail, against the arrival rate λ."
-)
-
-
-def _live_table(runset: RunSet) -> Table:
-    def seconds(value: Any) -> str:
-        return _NOT_APPLICABLE if value is None else format_seconds(float(value))
-
-    def after(live: dict[str, Any], key: str) -> str:
-        lag = live.get("lag_after_catchup_s")
-        return seconds(lag[key]) if lag else "never caught up"
-
-    def ratio(model: dict[str, Any]) -> str:
-        predicted, measured = model.get("predicted_caught_up_s"), model.get("measured_caught_up_s")
-        if predicted is None or measured is None:
-            return _NOT_APPLICABLE
-        return f"{float(measured) / max(float(predicted), 1e-12):.2f}x"
-
-    def achieved(run: Run) -> str:
-        requested = float(_live(run).get("rate_requested") or 0)
-        share = f" ({_achieved(run) / requested:.0%})" if requested > 0 else ""
-        return format_rate(_achieved(run)) + share + (" SHORT" if _rate_short(run) else "")
-
-    def growth(live: dict[str, Any]) -> str:
-        value = live.get("lag_growth_events_per_s")
-        return _NOT_APPLICABLE if value is None else f"{float(value):,.0f} events/s"
-
-    fields: list[tuple[str, Any]] = [
-        ("rate requested", lambda run: format_rate(float(_live(run).get("rate_requested") or 0))),
-        ("rate achieved", achieved),
-        ("writers", lambda run: str(_live(run).get("writers", "?"))),
-        ("start from", lambda run: _start_from(_live(run))),
-        (
-            "caught up at",
-            lambda run: (
-                seconds(_live(run)["caught_up_s"])
-                if _caught_up(run)
-                else f"never (within {seconds(_live(run).get('duration_s'))})"
-            ),
-        ),
-        ("peak lag", lambda run: seconds(_live(run).get("peak_lag_s"))),
-        ("peak lag (events)", lambda run: f"{int(_live(run).get('peak_lag_events') or 0):,}"),
-        *(
-            (f"lag after catch-up {key}", lambda run, key=key: after(_live(run), key))
-            for key in ("p50", "p95", "p99", "max")
-        ),
-        ("lag growth", lambda run: growth(_live(run))),
-        ("model: replay rate μ", lambda run: format_rate(float(_model(run).get("replay_rate") or 0))),
-        ("model: snapshot load", lambda run: seconds(_model(run).get("load_s"))),
-        (
-            "model: predicted catch-up",
-            lambda run: (
-                seconds(_model(run).get("predicted_caught_up_s"))
-                if _model(run).get("predicted_caught_up_s") is not None
-                else "never (λ ≥ μ)"
-            ),
-        ),
-        ("measured / predicted", lambda run: ratio(_model(run))),
-        ("snapshots taken", lambda run: f"{int(_live(run).get('snapshots') or 0):,}"),
-        ("dead positions", lambda run: f"{len(_live(run).get('dead_positions') or []):,}"),
-        ("writer failures", lambda run: f"{len(_live(run).get('writer_failures') or []):,}"),
-        (
-            "ran for",
-            lambda run: f"{seconds(_live(run).get('duration_s'))} (max {seconds(_live(run).get('max_duration_s'))})",
-        ),
-        ("final head", lambda run: f"{int(_live(run).get('final_head') or 0):,}"),
-        ("verified", lambda run: "yes" if _live(run).get("verified") else "DIVERGED"),
-    ]
-    header = ("", *runset.names)
-    rows = tuple((label, *(str(value(run)) for run in runset.runs)) for label, value in fields)
-    return Table(header, rows, _LIVE_NOTE)
 
 
 def _run_table(run: Run) -> Table:
@@ -613,7 +370,7 @@ def _run_table(run: Run) -> Table:
         ci = expected["catchup_s"]
         rows.append(
             (
-                _k(row["interval"]),
+                interval_label(row["interval"]),
                 f"{int(row['snapshots']):,}",
                 format_bytes(row["snapshot_bytes"]),
                 format_percent(row["overhead_pct"]["median"]),
@@ -639,7 +396,7 @@ def _side_by_side(runset: RunSet) -> Table:
     intervals = sorted({int(row["interval"]) for run in runset.runs for row in run.summary})
     rows = []
     for k in intervals:
-        cells = [_k(k)]
+        cells = [interval_label(k)]
         for run in runset.runs:
             row = _row(run, k)
             if row is None:
@@ -662,21 +419,9 @@ def _method(runset: RunSet) -> tuple[str, ...]:
     if runset.live_runs is None:
         return _METHOD
     if runset.catchup_runs is None:
-        return (*_LIVE_METHOD, _METHOD[-1])
-    return (*_METHOD[:-1], *_LIVE_METHOD, _METHOD[-1])
+        return (*LIVE_METHOD, _METHOD[-1])
+    return (*_METHOD[:-1], *LIVE_METHOD, _METHOD[-1])
 
-
-_LIVE_METHOD = (
-    "Live run: writer processes append events at the requested rate λ while a fresh projection starts from its "
-    "latest snapshot (or from event 0), replays the tail and keeps tailing the log, taking a snapshot every k "
-    "events. Every 100 ms the run samples the head, the projection's position and the age of the oldest "
-    "committed event not yet applied (the lag, in seconds); the samples are in the run's timeseries.parquet.",
-    "Model: with replay rate μ (events/s), snapshot load time L and a tail of N events "
-    "at the start, the projection gains μ − λ events per second on the head: it catches up when λ < μ and never "
-    "when λ ≥ μ. The report sets the predicted catch-up time against the measured one.",
-    "Live verification: the tailing projection's final state is checked against a full replay of the same "
-    "events up to the final head.",
-)
 
 _METHOD = (
     "Snapshot pass: the projection replays events (0, N] and takes a snapshot at every multiple of k; the time "
@@ -697,32 +442,6 @@ _METHOD = (
 # --- small helpers -----------------------------------------------------------------------
 
 
-def _named(runset: RunSet) -> zip[tuple[str, Run]]:
-    return zip(runset.names, runset.runs, strict=True)
-
-
-def _live(run: Run) -> dict[str, Any]:
-    return run.live or {}
-
-
-def _model(run: Run) -> dict[str, Any]:
-    return _live(run).get("model") or {}
-
-
-def _achieved(run: Run) -> float:
-    return float(_live(run).get("rate_achieved") or 0)
-
-
-def _rate_short(run: Run) -> bool:
-    requested = float(_live(run).get("rate_requested") or 0)
-    return requested > 0 and _achieved(run) < RATE_SHORTFALL * requested
-
-
-def _caught_up(run: Run) -> bool:
-    live = _live(run)
-    return bool(live.get("caught_up")) and live.get("caught_up_s") is not None
-
-
 def _row(run: Run, k: int) -> dict[str, Any] | None:
     return next((row for row in run.summary if int(row["interval"]) == k), None)
 
@@ -731,25 +450,12 @@ def _full_replay(run: Run) -> float:
     return float(run.summary[0]["full_replay_s"]) if run.summary else 0.0
 
 
-def _k(k: int | float) -> str:
-    return "0 (none)" if int(k) == 0 else format_interval(int(k))
-
-
-def _projection(run: Run) -> str:
-    return str(run.config.get("projection", {}).get("name", "?"))
-
-
 def _projection_line(run: Run) -> str:
     projection = run.config.get("projection", {})
     return (
         f"{projection.get('name', '?')} v{projection.get('version', '?')} ({projection.get('kind', '?')}, "
         f"{projection.get('class', '?')})"
     )
-
-
-def _backend(run: Run) -> str:
-    backend = str(run.store.get("backend", "?"))
-    return {"parquet": "Parquet", "postgres": "Postgres"}.get(backend, backend)
 
 
 def _env(run: Run, key: str, default: Any = "?") -> Any:
@@ -767,12 +473,3 @@ def _git(run: Run) -> str:
 def _load(run: Run) -> str:
     load = run.environment.get("load_average")
     return " / ".join(f"{value:.2f}" for value in load) if load else "?"
-
-
-def _listing(items: Sequence[str]) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _s(items: Sequence[object]) -> str:
-    return "" if len(items) == 1 else "s"

@@ -1,0 +1,42 @@
+"""Small phrases every part of a report uses: run names, interval labels, lists, plurals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bench.results import Run
+from bench.run_set import RunSet
+from bench.units import format_interval
+
+NOT_APPLICABLE = "–"  # a cell for a setting the run's kind does not have
+
+
+def named(runset: RunSet) -> zip[tuple[str, Run]]:
+    return zip(runset.names, runset.runs, strict=True)
+
+
+def listing(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def plural(items: Sequence[object]) -> str:
+    return "" if len(items) == 1 else "s"
+
+
+def interval_label(k: int | float) -> str:
+    return "0 (none)" if int(k) == 0 else format_interval(int(k))
+
+
+def projection_name(run: Run) -> str:
+    return str(run.config.get("projection", {}).get("name", "?"))
+
+
+def backend_name(run: Run) -> str:
+    backend = str(run.store.get("backend", "?"))
+    return {"parquet": "Parquet", "postgres": "Postgres"}.get(backend, backend)
+
+
+def which(runset: RunSet) -> str:
+    projections = sorted({projection_name(run) for run in runset.runs})
+    return f"the {projections[0]} projection" if len(projections) == 1 else f"the {listing(projections)} projections"
