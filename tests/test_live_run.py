@@ -108,36 +108,41 @@ def test_commits_landing_out_of_order_never_make_the_projection_skip_an_event(pg
     reader = TailReader(store, after=0, batch_size=4_096)
     apply_batches(reader.poll(), tailed, Stops(()))
     reserved: dict[str, int] = {}
-    holding = threading.Event()
+    held_at: list[float] = []  # when the slow writer had its positions reserved and written, uncommitted
+    hold_s, window_s = 5.0, 4.0  # samples within window_s of held_at come before its commit, whatever the load
 
-    def append(name: str, hold_s: float, times: int) -> None:
+    def append(name: str, hold: float, times: int) -> None:
         continuation = Continuation(LEDGER)
         continuation.advance_to(LEDGER.events + 1)
 
         def events_at(positions: np.ndarray) -> pa.RecordBatch:
-            holding.set()  # called once the positions are reserved
+            if name == "slow":
+                held_at.append(time.monotonic())
             return continuation.events_at(positions)
 
         with store.live_appender() as appender:
             for _ in range(times):
-                receipt = appender.append(300, events_at, hold_s=hold_s)
+                receipt = appender.append(300, events_at, hold_s=hold)
                 reserved.setdefault(name, receipt.first)
 
-    slow = threading.Thread(target=append, args=("slow", 1.5, 1))
+    slow = threading.Thread(target=append, args=("slow", hold_s, 1))
     slow.start()
-    assert holding.wait(30)  # the slow writer holds its positions, uncommitted
+    while not held_at:
+        time.sleep(0.01)
     fast = threading.Thread(target=append, args=("fast", 0.0, 5))
     fast.start()
     fast.join()
-    seen_while_held = []
-    while slow.is_alive():
+    samples = []  # (applied up to, visible head) while the slow writer still holds its positions
+    while time.monotonic() < held_at[0] + window_s:
         apply_batches(reader.poll(), tailed, Stops(()))
-        seen_while_held.append(reader.position)
+        samples.append((reader.position, store.visible_head()))
         time.sleep(0.05)
     slow.join()
     while reader.position < store.visible_head():
         apply_batches(reader.poll(), tailed, Stops(()))
-    assert seen_while_held and max(seen_while_held) < reserved["slow"] < reserved["fast"]
+    assert reserved["slow"] < reserved["fast"]
+    assert samples and all(applied < reserved["slow"] for applied, _ in samples)
+    assert all(visible >= reserved["fast"] for _, visible in samples)  # the fast commits were there, and waited
     head = store.end_live()
     assert head == LEDGER.events + 6 * 300 and reader.dead == []
     full = BalancesPerEvent()
