@@ -44,10 +44,10 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "rate_requested, rate_achieved, writers, start_from ('snapshot'|'zero'), start_head, start_position, "
         "tail_events, caught_up, caught_up_s, peak_lag_events, peak_lag_s, lag_after_catchup_s ({p50, p95, p99, "
         "max} or null), lag_growth_events_per_s, duration_s, max_duration_s, model ({replay_rate, load_s, "
-        "tail_events, predicted_caught_up_s, measured_caught_up_s}), snapshots, dead_positions, writer_failures, "
-        "verified, final_head); a live run's summary and verification may be empty and its folder also holds "
-        "timeseries.parquet: t_s float64, head int64, position int64, lag_events int64, lag_s float64, "
-        "appended int64. A version 1 run reads as kind 'catchup' with live null."
+        "tail_events, append_rate, predicted_caught_up_s, measured_caught_up_s}), snapshots, dead_positions, "
+        "writer_failures, verified, final_head); a live run's summary and verification may be empty and its "
+        "folder also holds timeseries.parquet: t_s float64, head int64, position int64, lag_events int64, "
+        "lag_s float64, appended int64. A version 1 run reads as kind 'catchup' with live null."
     ),
 }
 
