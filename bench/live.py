@@ -44,7 +44,7 @@ from bench.environment import collect_environment, peak_rss_bytes
 from bench.live_summary import ModelInputs, summarize_live
 from bench.live_writer import Commit, Reports, Signal, WriterFailed, WriterReady, WriterSpec, run_writer
 from bench.projection_loader import load_projection
-from bench.replay import ReplayClock, Stops, apply_batches, projection_code, replay
+from bench.replay import Stops, apply_batches, projection_code, replay
 from bench.results import TIMESERIES_SCHEMA, Run, check_label, write_run
 from bench.runner import DEFAULT_RESULTS, describe_projection
 from projections import Projection
@@ -280,7 +280,7 @@ def _run(
         for index, process in enumerate(processes)
         if process.exitcode not in (0, None) and index not in reported
     ]
-    final_head = _drain(store, projection, reader)
+    _drain(store, projection, reader)
     store_head = store.end_live()
     verified = _verify(store, projection_cls, projection, store_head, config.batch_size)
     timeseries = _timeseries(sampler)
@@ -294,7 +294,7 @@ def _run(
         "dead_positions": list(reader.dead),
         "writer_failures": failures,
         "verified": verified,
-        "final_head": max(final_head, store_head),
+        "final_head": store_head,
         "_timeseries": timeseries,
     }
 
@@ -416,13 +416,12 @@ def _catch_up_and_tail(
         taken += 1
 
     stops = Stops(count((start_position // config.interval + 1) * config.interval, config.interval))
-    clock = ReplayClock()
     caught_at: float | None = None
     last_note = t0
     try:
         while True:
             before = reader.position
-            apply_batches(_for_a_while(reader.poll()), projection, stops, save, clock=clock)
+            apply_batches(_for_a_while(reader.poll()), projection, stops, save)
             now = time.monotonic()
             if caught_at is None and reader.position >= start_head and sampler.lag_events() <= config.batch_size:
                 caught_at = now
@@ -457,17 +456,18 @@ def _for_a_while(batches: Iterator[pa.RecordBatch], budget_s: float = 0.2) -> It
             return
 
 
-def _drain(store: EventStore, projection: Projection, reader: TailReader) -> int:
+def _drain(store: EventStore, projection: Projection, reader: TailReader) -> None:
     """After the writers stopped: apply everything they committed (holes settle once their transactions end)."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     target = store.visible_head()
     reader.batch_size = max(reader.batch_size, DEFAULT_BATCH_SIZE)  # no longer measured: read in big batches
     while reader.position < target:
+        before = reader.position
         apply_batches(reader.poll(), projection, Stops(()))
         if time.monotonic() > deadline:
             raise LiveFailed(f"could not read to the final head {target:,} within {DRAIN_TIMEOUT_S:g} s")
-        time.sleep(0.01)
-    return reader.position
+        if reader.position == before:
+            time.sleep(0.01)  # waiting for a hole to settle
 
 
 def _verify(
