@@ -1,7 +1,7 @@
 """The ``catchup`` command line: parses, calls library code, turns errors into one line.
 
-Exit codes: 0 success, 1 error, 2 usage, 4 a divergence found by ``run``; a later
-command adds 3 (regression). Every error, usage or domain, is one line on stderr starting 'Error: '.
+Exit codes: 0 success, 1 error, 2 usage, 3 a regression found by ``compare``, 4 a
+divergence found by ``run``. Every error, usage or domain, is one line on stderr starting 'Error: '.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from typing import Any
 import click
 
 from bench import __version__
+from bench.cli_compare import baseline_group, compare_command
+from bench.cli_export import export
 from bench.cli_live import live
 from bench.cli_report import report
 from bench.cli_run import EXIT_DIVERGENCE, demo, run, show, state
 from bench.cli_types import Count, UtcTime
+from bench.compare import EXIT_REGRESSION
 from bench.generate import DEFAULT_BATCH_SIZE, generate_into
 from bench.info import format_info
 from bench.progress import RateReporter, human_count
@@ -74,6 +77,7 @@ def cli() -> None:
       catchup generate data/ledger --events 1M
       catchup run data/ledger --projection balances --intervals 0,10k,100k
       catchup show results/<run>
+      catchup compare baseline:main results/<run>
     """
 
 
@@ -200,9 +204,9 @@ def info(store: str, as_json: bool) -> None:
         click.echo(format_info(description))
 
 
-for command in (run, state, show, live, report, demo):
+for command in (run, state, show, live, report, compare_command, baseline_group, demo, export):
     cli.add_command(command)
-assert EXIT_DIVERGENCE not in (EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED)
+assert len({EXIT_ERROR, EXIT_USAGE, EXIT_REGRESSION, EXIT_DIVERGENCE, EXIT_INTERRUPTED}) == 5
 
 
 def main() -> None:

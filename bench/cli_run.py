@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from bench.baselines import check_baseline_name, machine_name
+from bench.baselines import save_baseline as keep_baseline
 from bench.cli_report import echo_written
 from bench.cli_types import Count, IntervalList
 from bench.demo import DEMO_EVENTS, DEMO_STORE, run_demo
@@ -82,6 +84,11 @@ def _exit_on_divergence(outcomes: list[RunOutcome]) -> None:
     show_default=True,
     help="Events per batch read from the store.",
 )
+@click.option(
+    "--save-baseline",
+    metavar="NAME",
+    help="Also keep the run as baseline NAME of this machine, for compare baseline:NAME (only if verified).",
+)
 @QUIET
 def run(
     store: str,
@@ -92,6 +99,7 @@ def run(
     label: str | None,
     out: Path,
     batch_size: int,
+    save_baseline: str | None,
     quiet: bool,
 ) -> None:
     """Replay PROJECTION over STORE from event 0 and from snapshots every k events.
@@ -106,11 +114,17 @@ def run(
     Example:
       catchup run data/ledger --projection balances --intervals 0,10k,100k,1M --repeats 5
       catchup run data/ledger -p myproject/projections.py:Ledger --label before-fix
+      catchup run data/ledger -p balances --save-baseline main
     """
+    if save_baseline is not None:
+        check_baseline_name(save_baseline)  # before the work, not after it
     config = ExperimentConfig(intervals=intervals, repeats=repeats, warmup=warmup, batch_size=batch_size)
     outcome = execute_run(store, projection, config, label=label, results_dir=out, emit=quiet_or_stderr(quiet))
     _report(outcome)
     _exit_on_divergence([outcome])
+    if save_baseline is not None:
+        saved = keep_baseline(outcome.run, save_baseline, out)
+        click.echo(f"baseline {save_baseline} of {machine_name()}: {saved}")
 
 
 @click.command()

@@ -78,3 +78,21 @@ class IntervalList(click.ParamType):
                 )
             numbers.append(number)
         return tuple(numbers)
+
+
+class Percent(click.ParamType):
+    """A percentage, '10%' or '10', as a fraction (0.10); 0% to 999%."""
+
+    name = "percent"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        text = str(value).strip().removesuffix("%")
+        try:
+            number = float(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a percentage; use a number such as 10%", param, ctx)
+        if not 0 <= number < 1000:
+            self.fail(f"{value!r} is out of range; use a percentage from 0% to 999%", param, ctx)
+        return number / 100

@@ -1,7 +1,7 @@
 """The catch-up experiment of DESIGN.md, for one projection over one store.
 
 For a store with head N and every interval k (0 = no snapshots), R measured repeats after
-W warm-ups:
+W warm-ups, taken round-robin (repeat 1 of every k, then repeat 2, ...):
 
 1. Snapshot pass: a fresh projection replays (0, N] and saves a snapshot at every
    multiple of k. Replay (fetch + apply) and snapshot seconds are timed apart.
@@ -163,10 +163,13 @@ class Experiment:
         self.snapshots.delete(self.projection.name)
         try:
             self._reference_digests()
-            for number, interval in enumerate(self.config.intervals, 1):
-                for repeat in range(-self.config.warmup, self.config.repeats):
+            # Round-robin over the intervals, not all repeats of one interval in a row: a burst
+            # of load from elsewhere on the machine then costs one repeat of several intervals,
+            # which their medians absorb, instead of every repeat of one interval, which would
+            # shift its median and could pass for a regression in compare.
+            for repeat in range(-self.config.warmup, self.config.repeats):
+                for number, interval in enumerate(self.config.intervals, 1):
                     self._repeat(number, interval, repeat)
-                self.snapshots.delete(self.projection.name)
         finally:
             self.snapshots.delete(self.projection.name)
         return ExperimentResult(self.head, self.samples, list(self.checks.values()))

@@ -16,7 +16,10 @@ from stores.snapshots import check_projection_name
 ALLOWED = f"a built-in ({', '.join(BUILTINS)}), package.module:Class or path/to/file.py:Class"
 
 
-def load_projection(spec: str) -> type[Projection]:
+def load_projection(spec: str | type[Projection]) -> type[Projection]:
+    """The projection class ``spec`` names; a class given as such is checked and returned."""
+    if not isinstance(spec, str):
+        return _checked(spec, spec_of(spec))
     if spec in BUILTINS:
         return BUILTINS[spec]
     if ":" not in spec:
@@ -28,6 +31,15 @@ def load_projection(spec: str) -> type[Projection]:
     found = getattr(module, attribute, None)
     if found is None:
         raise InvalidParameter(f"projection {spec!r}: {where} has no attribute {attribute!r}")
+    return _checked(found, spec)
+
+
+def spec_of(projection: object) -> str:
+    """How a class given directly is named in results: module:Class."""
+    return f"{getattr(projection, '__module__', '?')}:{getattr(projection, '__qualname__', repr(projection))}"
+
+
+def _checked(found: object, spec: str) -> type[Projection]:
     if not (inspect.isclass(found) and issubclass(found, Projection)):
         raise InvalidParameter(
             f"projection {spec!r} is not a Projection subclass; subclass projections.Projection or EventProjection"

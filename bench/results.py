@@ -147,6 +147,13 @@ class Run:
     def is_live(self) -> bool:
         return self.kind == "live"
 
+    @property
+    def projection_name(self) -> str:
+        """The projection's name as the run recorded it (the label for a run.json without one)."""
+        projection = self.config.get("projection")
+        name = projection.get("name") if isinstance(projection, dict) else None
+        return str(name or self.label)
+
     def to_json(self) -> dict[str, Any]:
         """The content of run.json: every field but the tables (their own files) and the path."""
         return {name: getattr(self, name) for name in _JSON_FIELDS}

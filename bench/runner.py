@@ -13,7 +13,7 @@ from typing import Any
 from bench import __version__
 from bench.environment import collect_environment, peak_rss_bytes
 from bench.experiment import Experiment, ExperimentConfig, ExperimentResult
-from bench.projection_loader import load_projection
+from bench.projection_loader import load_projection, spec_of
 from bench.results import Run, check_label, write_run
 from bench.summary import build_summary
 from projections import EventProjection, Projection
@@ -30,7 +30,7 @@ class RunOutcome:
 
 def execute_run(
     store_uri: str,
-    projection_spec: str,
+    projection_spec: str | type[Projection],
     config: ExperimentConfig,
     *,
     label: str | None = None,
@@ -43,6 +43,8 @@ def execute_run(
     finding to keep, and ``RunOutcome.result.diverged`` says so.
     """
     projection = load_projection(projection_spec)
+    if not isinstance(projection_spec, str):
+        projection_spec = spec_of(projection)
     check_label(label or projection.name)
     created_at = datetime.now(UTC)
     environment = collect_environment()  # at the start, as pyperf does: the load before the work
