@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bench.compare_stats import SampleComparison, compare_samples
+from bench.compare_stats import SampleComparison, compare_samples, repeats_needed
 from bench.experiment import SNAPSHOT_PASS
 from bench.results import Run
 from bench.run_set import describe_dataset
@@ -137,13 +137,10 @@ class Finding:
     @property
     def measurement(self) -> str:
         label = METRICS[self.metric].label
-        if self.phase == SNAPSHOT_PASS:
-            return (
-                label
-                if self.metric in ("replay_s", "events_per_s", "snapshot_s", "overhead_pct")
-                else f"{label} (pass)"
-            )
-        return f"{label} ({self.phase.removeprefix('catchup_')})"
+        if self.phase != SNAPSHOT_PASS:
+            return f"{label} ({self.phase.removeprefix('catchup_')})"
+        # fetch and apply are measured in the pass and in the catch-ups: say which
+        return f"{label} (pass)" if len(METRICS[self.metric].phases) > 1 else label
 
 
 @dataclass(frozen=True)
@@ -186,7 +183,7 @@ class CompareResult:
         return (
             f"too few samples to decide {len(undecided)} of {len(self.findings)} comparisons: with {sizes} "
             f"the smallest p-value Mann-Whitney U can reach is {worst.stats.smallest_p:.3g}, not below alpha "
-            f"{self.settings.alpha:g}; run both with --repeats 5 or more"
+            f"{self.settings.alpha:g}; run both with --repeats {max(5, repeats_needed(self.settings.alpha))} or more"
         )
 
 

@@ -56,6 +56,14 @@ def smallest_p_value(n_baseline: int, n_current: int) -> float:
     return min(1.0, 2 / math.comb(n_baseline + n_current, n_baseline))
 
 
+def repeats_needed(alpha: float) -> int:
+    """The fewest repeats a side with which the test can reach p < alpha at all."""
+    repeats = 1
+    while smallest_p_value(repeats, repeats) >= alpha:
+        repeats += 1
+    return repeats
+
+
 def compare_samples(
     baseline: Sequence[float], current: Sequence[float], *, resamples: int = RESAMPLES, seed: int = 0
 ) -> SampleComparison:

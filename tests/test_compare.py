@@ -29,7 +29,7 @@ from bench.compare import (
     Side,
     compare,
 )
-from bench.compare_stats import compare_samples, smallest_p_value
+from bench.compare_stats import compare_samples, repeats_needed, smallest_p_value
 from bench.results import Run, write_run
 from generators import LedgerParams, dataset_meta, generate
 from stores import open_store
@@ -54,6 +54,7 @@ def test_the_smallest_reachable_p_value_is_two_over_the_orderings() -> None:
     assert smallest_p_value(4, 4) == pytest.approx(2 / 70)
     assert smallest_p_value(5, 5) == pytest.approx(2 / 252)
     assert smallest_p_value(1, 5) == pytest.approx(1 / 3)
+    assert (repeats_needed(0.05), repeats_needed(0.01), repeats_needed(0.001)) == (4, 5, 7)
 
 
 def test_fully_separated_samples_reach_the_exact_smallest_p_value() -> None:
