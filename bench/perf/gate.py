@@ -15,6 +15,7 @@ median time ratio of a full replay achieved. Writes its runs to a temporary fold
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 from pathlib import Path
@@ -71,6 +72,12 @@ def calibrate(args: argparse.Namespace) -> None:
                 slower += bool(result.with_verdict(SLOWER))
                 faster += bool(result.with_verdict(FASTER))
                 ratios += [f.slowdown for f in result.findings if f.metric == "replay_s" and f.interval == 0]
+                if args.dump:
+                    with open(args.dump, "a", encoding="utf-8") as dump:
+                        for f in result.findings:
+                            row = {"slowdown": percent, "pair": pair, "interval": f.interval, "phase": f.phase}
+                            row |= {"metric": f.metric, "baseline": f.stats.baseline, "current": f.stats.current}
+                            dump.write(json.dumps(row) + "\n")
                 if args.verbose:
                     for f in result.findings:
                         if f.verdict in (SLOWER, FASTER):
@@ -93,6 +100,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=10)
     parser.add_argument("--threshold", type=float, default=10.0, help="percent")
     parser.add_argument("--slowdowns", type=lambda text: [float(x) for x in text.split(",")], default=[0, 5, 10, 20])
+    parser.add_argument("--dump", help="append every comparison's raw values to this JSON-lines file")
     parser.add_argument("--verbose", action="store_true", help="print each pair's slower and faster findings")
     calibrate(parser.parse_args())
 
