@@ -22,8 +22,10 @@ Both kinds implement:
 
 * ``name`` (class attribute): how results, snapshots and the CLI call it; 1-64 letters,
   digits, '_', '-' or '.'. ``version`` (class attribute, default "1"): change it when the
-  code changes what the state means or how fast it is made, so runs of different code are
-  told apart.
+  code changes what the state means (its columns or what they hold); ``catchup compare``
+  refuses to set runs of different versions against each other, as they measured
+  different work. Keep it when a change only makes the same state faster or slower to
+  build: that is what compare measures, and each run records a hash of the source.
 * ``key`` (class attribute): the state columns that identify a row, used to name the
   first differing rows when two states diverge. Empty: rows are compared whole.
 * ``snapshot() -> pyarrow.Table``: the whole state, with a fixed schema. The runner may

@@ -385,3 +385,20 @@ def test_a_diverged_run_or_a_bad_name_never_becomes_a_baseline(ledger: str, tmp_
     code, out, err = cli("run", ledger, "-p", "balances", "--out", str(results), "--save-baseline", "a/b")
     assert (code, out) == (1, "")
     assert err == "Error: baseline name 'a/b' is not allowed; use 1 to 64 of A-Z a-z 0-9 _ . -\n"
+
+
+# -- the gate's own benchmark ---------------------------------------------------------------------
+
+
+def test_the_gate_benchmark_slows_a_projection_without_changing_its_name_or_state() -> None:
+    from bench.perf.gate import slowed
+    from projections import BalancesPerEvent
+    from tests.data import events_of
+
+    slow = slowed(BalancesPerEvent, 0.5)
+    assert (slow.name, slow.version) == (BalancesPerEvent.name, BalancesPerEvent.version)
+    plain, slower = BalancesPerEvent(), slow()
+    for batch in events_of().to_batches(max_chunksize=5_000):
+        plain.apply(batch)
+        slower.apply(batch)
+    assert slower.digest() == plain.digest()
