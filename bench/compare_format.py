@@ -15,6 +15,11 @@ HEADER = ("projection", "k", "measurement", "baseline", "current", "time ratio [
 TEST = "Mann-Whitney U, two-sided"
 
 
+def threshold_text(threshold: float) -> str:
+    """0.1 -> '10%', 0.075 -> '7.5%': as the user typed it, not rounded to a whole percent."""
+    return f"{threshold * 100:g}%"
+
+
 def render(result: CompareResult, form: str) -> str:
     if form == "json":
         return json.dumps(to_json(result), indent=2)
@@ -25,14 +30,15 @@ def render(result: CompareResult, form: str) -> str:
 
 def method_line(result: CompareResult) -> str:
     settings = result.settings
+    threshold = threshold_text(settings.threshold)
     return (
         f"{TEST} (alpha {settings.alpha:g}) on each run's raw repeats; time ratio = current / baseline median "
-        f"(a rate inverted, so above 1 is slower), with a bootstrap 95% CI; threshold {settings.threshold:.0%}"
+        f"(a rate inverted, so above 1 is slower), with a bootstrap 95% CI; threshold {threshold}"
     )
 
 
 def outcome_line(result: CompareResult) -> str:
-    threshold = f"{result.settings.threshold:.0%}"
+    threshold = threshold_text(result.settings.threshold)
     counts = ", ".join(
         f"{len(result.with_verdict(verdict))} {verdict}"
         for verdict in VERDICTS
@@ -116,7 +122,7 @@ def _ratio(value: float) -> str:
 
 
 def markdown(result: CompareResult) -> str:
-    threshold = f"{result.settings.threshold:.0%}"
+    threshold = threshold_text(result.settings.threshold)
     title = (
         f"### catchup compare: {len(result.regressions)} slower beyond {threshold}"
         if result.regressions

@@ -152,6 +152,10 @@ def test_a_slowdown_within_the_threshold_is_not_a_regression_but_one_beyond_a_lo
 ) -> None:
     assert verdict(tmp_path, BASE, [v * 1.08 for v in BASE]) == UNCHANGED
     assert verdict(tmp_path, BASE, [v * 1.08 for v in BASE], threshold=0.05) == SLOWER
+    before = synthetic_run(tmp_path / "cli", "before", BASE)
+    after = synthetic_run(tmp_path / "cli", "after", [v * 1.08 for v in BASE])
+    code, out, _ = cli("compare", str(before.path), str(after.path), "--threshold", "7.5%")
+    assert code == 3 and out.splitlines()[-1].startswith("result: 1 slower beyond 7.5%: balances k=0 replay 1.08x")
 
 
 def test_three_repeats_are_too_few_and_the_cli_says_so_plainly(tmp_path: Path) -> None:
