@@ -342,7 +342,7 @@ def test_a_run_saved_as_baseline_is_compared_by_name_on_this_machine(
     saved = results / "baselines" / "ci-2core" / "main" / "workload"
     assert out.splitlines()[-1] == f"baseline main of ci-2core: {saved}"
     assert sorted(p.name for p in saved.iterdir()) == ["run.json", "samples.parquet"]
-    code, out, err = cli(*args, "--label", "current")
+    assert cli(*args, "--label", "current")[0] == 0
     (current,) = results.glob("*-current")
     code, out, err = cli("compare", "baseline:main", str(current), "--results", str(results), "--threshold", "100%")
     assert (code, err) == (0, "")
