@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bench.compare_stats import SampleComparison, compare_samples, repeats_needed
-from bench.experiment import SNAPSHOT_PASS
+from bench.experiment import CATCHUP_PHASES, SNAPSHOT_PASS
 from bench.results import Run
 from bench.run_set import describe_dataset
 from stores.errors import CatchupError, InvalidParameter
@@ -39,7 +39,6 @@ from stores.errors import CatchupError, InvalidParameter
 DEFAULT_THRESHOLD = 0.10
 DEFAULT_ALPHA = 0.05
 EXIT_REGRESSION = 3
-CATCHUP_PHASES = ("catchup_expected", "catchup_worst")
 PHASE_ORDER = (SNAPSHOT_PASS, *CATCHUP_PHASES)
 
 SLOWER, FASTER, UNCHANGED, NOT_SIGNIFICANT, TOO_FEW = (
@@ -249,17 +248,13 @@ def _projection(run: Run) -> dict[str, object]:
     return projection if isinstance(projection, dict) else {}
 
 
-def _head(run: Run) -> int:
-    return int(run.summary[0]["head"]) if run.summary else int(run.store.get("head") or 0)
-
-
 def _check_comparable(pair: Pair, force: bool) -> list[str]:
     """Refuse a pair that measured different work; return notes on what differs harmlessly."""
     before, after = pair.baseline, pair.current
     differences = []
     if _dataset_key(before) != _dataset_key(after) or _dataset_key(before)[0] is None:
         differences.append(
-            f"dataset ({describe_dataset(before, _head(before))} against {describe_dataset(after, _head(after))})"
+            f"dataset ({describe_dataset(before, before.head)} against {describe_dataset(after, after.head)})"
         )
     for what, value in (
         ("projection version", lambda run: _projection(run).get("version")),
@@ -285,7 +280,7 @@ def _check_comparable(pair: Pair, force: bool) -> list[str]:
 
 
 def _dataset_key(run: Run) -> tuple[object, int]:
-    return (run.dataset or {}).get("id"), _head(run)
+    return (run.dataset or {}).get("id"), run.head
 
 
 def _machine(run: Run) -> str:
@@ -296,7 +291,7 @@ def _machine(run: Run) -> str:
 
 
 def _judge_pair(pair: Pair, settings: CompareSettings, notes: list[str]) -> list[Finding]:
-    before, after = _values(pair.baseline), _values(pair.current)
+    before, after = pair.baseline.sample_values(), pair.current.sample_values()
     intervals_before = _intervals(pair.baseline)
     intervals_after = _intervals(pair.current)
     for interval in intervals_before:
@@ -335,14 +330,6 @@ def _inverse(value: float) -> float:
     if value == 0:
         return math.inf
     return 0.0 if math.isinf(value) else 1 / value
-
-
-def _values(run: Run) -> dict[tuple[int, str, str], list[float]]:
-    values: dict[tuple[int, str, str], list[float]] = defaultdict(list)
-    columns = run.samples.select(["interval", "phase", "metric", "value"]).to_pydict()
-    for interval, phase, metric, value in zip(*columns.values(), strict=True):
-        values[(int(interval), phase, metric)].append(float(value))
-    return values
 
 
 def _intervals(run: Run) -> list[int]:

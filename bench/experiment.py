@@ -35,6 +35,7 @@ from stores.snapshots import SnapshotStore
 SNAPSHOT_PASS = "snapshot_pass"
 PROGRESS_EVERY_S = 5.0  # a pass shorter than this shows only its summary line
 CASES = ("expected", "worst")
+CATCHUP_PHASES = tuple(f"catchup_{case}" for case in CASES)  # the phases samples are recorded under
 
 
 @dataclass(frozen=True)

@@ -32,15 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
-from bench.experiment import CASES, SNAPSHOT_PASS
+from bench.experiment import CATCHUP_PHASES, SNAPSHOT_PASS
 from bench.results import Run
 from bench.units import format_interval
 from stores.errors import CatchupError, InvalidParameter
 
 FORMATS = ("pytest-benchmark",)
-CATCHUP_PHASES = tuple(f"catchup_{case}" for case in CASES)  # the phases bench.experiment records
 
 
 @dataclass(frozen=True)
@@ -81,7 +78,7 @@ def to_pytest_benchmark(run: Run) -> dict[str, Any]:
         raise InvalidParameter(
             f"run {run.run_id} is a live run; only catch-up runs (catchup run) export to pytest-benchmark"
         )
-    series = _series(run.samples)
+    series = run.sample_values()
     benchmarks = []
     for interval in sorted({interval for interval, _, _ in series}):
         for exported in EXPORTED:
@@ -102,14 +99,6 @@ def to_pytest_benchmark(run: Run) -> dict[str, Any]:
         "datetime": run.created_at,
         "version": pytest_benchmark.__version__,
     }
-
-
-def _series(samples: pa.Table) -> dict[tuple[int, str, str], list[float]]:
-    """Values by (interval, phase, metric), in repeat order."""
-    grouped: dict[tuple[int, str, str], list[tuple[int, float]]] = {}
-    for row in samples.to_pylist():
-        grouped.setdefault((row["interval"], row["phase"], row["metric"]), []).append((row["repeat"], row["value"]))
-    return {key: [value for _, value in sorted(rows)] for key, rows in grouped.items()}
 
 
 def _benchmark(

@@ -148,6 +148,21 @@ class Run:
         return self.kind == "live"
 
     @property
+    def head(self) -> int:
+        """The events the run started from: a catch-up run's head, a live run's head when its writers started."""
+        if self.is_live and self.live:
+            return int(self.live.get("start_head") or 0)
+        return int(self.summary[0]["head"]) if self.summary else int(self.store.get("head") or 0)
+
+    def sample_values(self) -> dict[tuple[int, str, str], list[float]]:
+        """The raw samples by (interval, phase, metric), each list in repeat order."""
+        grouped: dict[tuple[int, str, str], list[tuple[int, float]]] = {}
+        columns = self.samples.select(["interval", "phase", "metric", "repeat", "value"]).to_pydict()
+        for interval, phase, metric, repeat, value in zip(*columns.values(), strict=True):
+            grouped.setdefault((int(interval), phase, metric), []).append((int(repeat), float(value)))
+        return {key: [value for _, value in sorted(rows)] for key, rows in grouped.items()}
+
+    @property
     def projection_name(self) -> str:
         """The projection's name as the run recorded it (the label for a run.json without one)."""
         projection = self.config.get("projection")

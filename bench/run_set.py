@@ -79,9 +79,7 @@ class RunSet:
         return all(run.is_live for run in self.runs)
 
     def head(self, run: Run) -> int:
-        if run.is_live and run.live:  # the events there were when the writers started
-            return int(run.live.get("start_head") or 0)
-        return int(run.summary[0]["head"]) if run.summary else int(run.store.get("head") or 0)
+        return run.head
 
     def dataset_key(self, run: Run) -> tuple[Any, int]:
         dataset_id = (run.dataset or {}).get("id")
