@@ -5,18 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bench.experiment import ExperimentConfig
 from bench.generate import generate_into
-from bench.report import WrittenReport, write_report
-from bench.runner import RunOutcome, execute_run
+from bench.results import DEFAULT_RESULTS_DIR
 from generators import LedgerParams, fingerprint
 from stores import open_store
+
+if TYPE_CHECKING:
+    from bench.report.write import WrittenReport
+    from bench.runner import RunOutcome
 
 DEMO_STORE = Path("data/demo")
 DEMO_EVENTS = 1_000_000
 DEMO_PROJECTIONS = ("balances", "balances_per_event")
 DEMO_INTERVALS = (0, 10_000, 100_000)
+DEMO_REPEATS = 3
 
 
 def ensure_store(path: Path, params: LedgerParams, emit: Callable[[str], None]) -> bool:
@@ -41,11 +45,17 @@ class DemoOutcome:
 
 def run_demo(
     store: Path = DEMO_STORE,
-    results_dir: Path = Path("results"),
+    results_dir: Path = DEFAULT_RESULTS_DIR,
     events: int = DEMO_EVENTS,
-    repeats: int = 3,
+    repeats: int = DEMO_REPEATS,
     emit: Callable[[str], None] = lambda line: None,
 ) -> DemoOutcome:
+    # Imported here, not above: ``catchup demo --help`` reads this module's defaults, and the
+    # experiment (projections, polars) and the report (matplotlib) take a second to import.
+    from bench.experiment import ExperimentConfig
+    from bench.report.write import write_report
+    from bench.runner import execute_run
+
     ensure_store(store, LedgerParams(events=events), emit)
     config = ExperimentConfig(intervals=DEMO_INTERVALS, repeats=repeats, warmup=1)
     outcomes = [

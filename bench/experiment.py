@@ -1,4 +1,4 @@
-"""The catch-up experiment of DESIGN.md, for one projection over one store.
+"""The catch-up experiment (docs/experiment.md), for one projection over one store.
 
 For a store with head N and every interval k (0 = no snapshots), R measured repeats after
 W warm-ups, taken round-robin (repeat 1 of every k, then repeat 2, ...):
@@ -25,17 +25,14 @@ from time import perf_counter
 
 from bench.progress import RateReporter
 from bench.replay import ReplayClock, projection_code, replay
-from bench.results import Sample
+from bench.results import CASES, SNAPSHOT_PASS, Sample, catchup_phase
 from projections import Projection
 from projections.digest import differing_rows
-from stores.base import DEFAULT_BATCH_SIZE, EventStore
+from stores.base import READ_BATCH_SIZE, EventStore
 from stores.errors import InvalidParameter
 from stores.snapshots import SnapshotStore
 
-SNAPSHOT_PASS = "snapshot_pass"
 PROGRESS_EVERY_S = 5.0  # a pass shorter than this shows only its summary line
-CASES = ("expected", "worst")
-CATCHUP_PHASES = tuple(f"catchup_{case}" for case in CASES)  # the phases samples are recorded under
 
 
 @dataclass(frozen=True)
@@ -43,22 +40,25 @@ class ExperimentConfig:
     intervals: tuple[int, ...]
     repeats: int = 5
     warmup: int = 1
-    batch_size: int = DEFAULT_BATCH_SIZE
+    batch_size: int = READ_BATCH_SIZE
 
     def __post_init__(self) -> None:
         if not self.intervals:
-            raise InvalidParameter("--intervals is empty; give snapshot intervals such as 0,10k,100k")
+            raise InvalidParameter("intervals is empty; give snapshot intervals such as 0,10k,100k", "intervals")
         negative = [k for k in self.intervals if k < 0]
         if negative:
-            raise InvalidParameter(f"--intervals: {negative[0]} is negative; use 0 (no snapshots) or a positive count")
+            raise InvalidParameter(
+                f"intervals: {negative[0]} is negative; use 0 (no snapshots) or a positive count", "intervals"
+            )
         if len(set(self.intervals)) != len(self.intervals):
-            raise InvalidParameter(f"--intervals {','.join(map(str, self.intervals))} repeats a value; list each once")
+            listed = ",".join(map(str, self.intervals))
+            raise InvalidParameter(f"intervals {listed} repeats a value; list each once", "intervals")
         if self.repeats < 1:
-            raise InvalidParameter(f"--repeats {self.repeats}: use at least 1")
+            raise InvalidParameter(f"repeats {self.repeats}: use at least 1", "repeats")
         if self.warmup < 0:
-            raise InvalidParameter(f"--warmup {self.warmup}: use 0 or more")
+            raise InvalidParameter(f"warmup {self.warmup}: use 0 or more", "warmup")
         if self.batch_size < 1:
-            raise InvalidParameter(f"--batch-size {self.batch_size}: use at least 1")
+            raise InvalidParameter(f"batch_size {self.batch_size}: use at least 1", "batch_size")
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def catchup_cases(interval: int, head: int) -> list[CatchupCase]:
     if interval == 0:
         return []
     cases = []
-    for name, tail in (("expected", interval // 2), ("worst", interval - 1)):
+    for name, tail in zip(CASES, (interval // 2, interval - 1), strict=True):
         tail = min(tail, head)
         snapshot = (head - tail) // interval * interval
         cases.append(CatchupCase(name, interval, snapshot, snapshot + tail))
@@ -100,6 +100,17 @@ class Check:
 
     def to_json(self) -> dict[str, object]:
         return dict(self.__dict__)
+
+    @property
+    def divergence_line(self) -> str:
+        """One line saying where and how this check diverged from the full replay."""
+        where = "snapshot pass" if self.case == SNAPSHOT_PASS else f"catch-up ({self.case})"
+        first = self.differing[0] if self.differing else "no row-level difference found"
+        return (
+            f"divergence: k={self.interval:,} {where} at position {self.position:,} "
+            f"(snapshot {self.snapshot_position:,}) in {self.failed_repeats} repeat(s): "
+            f"digest {self.actual_digest[:12]} != full replay {self.expected_digest[:12]}; first difference: {first}"
+        )
 
 
 @dataclass
@@ -310,7 +321,7 @@ class Experiment:
             self._add(interval, repeat, SNAPSHOT_PASS, metric, value, unit)
 
     def _record_catchup(self, case: CatchupCase, repeat: int, timing: CatchupTiming) -> None:
-        phase = f"catchup_{case.name}"
+        phase = catchup_phase(case.name)
         for metric, value, unit in (
             ("catchup_s", timing.catchup_s, "s"),
             ("load_s", timing.load_s, "s"),

@@ -26,14 +26,12 @@ for any other benchmark.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.experiment import CATCHUP_PHASES, SNAPSHOT_PASS
-from bench.results import Run
+from bench.results import CATCHUP_PHASES, SNAPSHOT_PASS, Run
+from bench.results.atomic import write_file_whole
 from bench.units import format_interval
 from stores.errors import CatchupError, InvalidParameter
 
@@ -108,8 +106,8 @@ def _benchmark(
     stats: dict[str, Any],
     series: dict[tuple[int, str, str], list[float]],
 ) -> dict[str, Any]:
-    projection = run.config.get("projection") or {}
-    name = run.projection_name
+    projection = run.projection
+    name = projection.name
     param = f"k={format_interval(interval)}"
     # A pass replays the whole log, a catch-up a tail fixed by k: the same count in every repeat.
     events_key = "events" if exported.phase == SNAPSHOT_PASS else "tail_events"
@@ -128,8 +126,8 @@ def _benchmark(
             "unit": "s",
             events_key: int(events[0]) if events else None,
             "projection": name,
-            "projection_version": projection.get("version"),
-            "projection_class": projection.get("class"),
+            "projection_version": projection.version,
+            "projection_class": projection.class_name,
             "dataset": (run.dataset or {}).get("id"),
             "store": run.store.get("uri"),  # redacted by the store when the run was written
             "backend": run.store.get("backend"),
@@ -188,26 +186,11 @@ def commit_info(environment: dict[str, Any]) -> dict[str, Any]:
 def write_json(document: dict[str, Any], path: Path) -> Path:
     """Write ``document`` to ``path`` whole or not at all: a temporary file beside it, then a rename."""
     if path.is_dir():
-        raise ExportError(f"--out {path} is a folder; name a file such as {path / 'export.json'}")
-    text = json.dumps(document, indent=4) + "\n"
-    temporary = path.parent / f".tmp-{path.name}-{secrets.token_hex(4)}"
+        raise InvalidParameter(f"out {path} is a folder; name a file such as {path / 'export.json'}", "out")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        return write_file_whole(path, json.dumps(document, indent=4) + "\n")
     except OSError as error:
-        _remove(temporary)
         raise ExportError(
             f"cannot write {path} ({type(error).__name__}: {error.strerror or error}); nothing was written"
         ) from None
-    return path
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:  # the folder itself is unusable: there is nothing to remove
-        pass

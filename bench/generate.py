@@ -12,7 +12,8 @@ from bench.prefetch import prefetch
 from generators import LedgerParams, dataset_meta, generate
 from stores.base import EventStore
 
-DEFAULT_BATCH_SIZE = 262_144
+# Events per batch the generator produces and the store writes; it does not change the events.
+GENERATE_BATCH_SIZE = 262_144
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ def generate_into(
     params: LedgerParams,
     *,
     overwrite: bool = False,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = GENERATE_BATCH_SIZE,
     on_progress: Callable[[int], None] | None = None,
 ) -> GenerateResult:
     """Replace the store's log with the events of ``params``; the store stays incomplete on failure."""

@@ -111,10 +111,10 @@ class ReplayBenchmarker:
         from bench.projection_loader import load_projection
         from bench.replay import projection_code, replay
         from stores import open_store
-        from stores.base import DEFAULT_BATCH_SIZE
+        from stores.base import READ_BATCH_SIZE
 
         _check_counts(rounds, warmup_rounds)
-        batch = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
+        batch = READ_BATCH_SIZE if batch_size is None else batch_size
         cls = load_projection(spec)
         store: EventStore = self._resources.enter_context(open_store(uri))
         info = store.readable_info()

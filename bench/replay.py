@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from projections import Projection
-from stores.base import DEFAULT_BATCH_SIZE, EventStore
+from stores.base import READ_BATCH_SIZE, EventStore
 from stores.errors import CatchupError
 from stores.schema import positions
 
@@ -44,7 +44,7 @@ def replay(
     *,
     after: int = 0,
     upto: int | None = None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int = READ_BATCH_SIZE,
     stops: Iterable[int] = (),
     at_stop: Callable[[int], None] | None = None,
     on_batch: Callable[[int], None] | None = None,

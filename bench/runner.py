@@ -14,12 +14,10 @@ from bench import __version__
 from bench.environment import collect_environment, peak_rss_bytes
 from bench.experiment import Experiment, ExperimentConfig, ExperimentResult
 from bench.projection_loader import load_projection, spec_of
-from bench.results import Run, check_label, write_run
-from bench.summary import build_summary
+from bench.results import DEFAULT_RESULTS_DIR, Run, check_label, write_run
+from bench.summarize import build_summary
 from projections import EventProjection, Projection
 from stores import open_store
-
-DEFAULT_RESULTS = Path("results")
 
 
 @dataclass(frozen=True)
@@ -34,7 +32,7 @@ def execute_run(
     config: ExperimentConfig,
     *,
     label: str | None = None,
-    results_dir: Path = DEFAULT_RESULTS,
+    results_dir: Path = DEFAULT_RESULTS_DIR,
     emit: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Run the catch-up experiment and write ``results_dir/<stamp>-<label>/``.
@@ -58,13 +56,7 @@ def execute_run(
         results_dir,
         label=label or projection.name,
         created_at=created_at,
-        config={
-            "catchup_version": __version__,
-            "store": info.uri,
-            "projection": describe_projection(projection_spec, projection),
-            **asdict(config),
-            "intervals": list(config.intervals),
-        },
+        config=config_block(info.uri, projection_spec, projection, config),
         environment=environment,
         store=description,
         dataset=info.fingerprint,
@@ -74,6 +66,20 @@ def execute_run(
         samples=result.samples,
     )
     return RunOutcome(run, result)
+
+
+def config_block(store_uri: str, spec: str, projection: type[Projection], settings: Any) -> dict[str, Any]:
+    """run.json's ``config``: catchup's version, the store (password redacted), the projection, the settings.
+
+    ``settings`` is the run's frozen config dataclass (ExperimentConfig, LiveConfig);
+    its tuples are written as lists, as JSON reads them back.
+    """
+    return {
+        "catchup_version": __version__,
+        "store": store_uri,
+        "projection": describe_projection(spec, projection),
+        **{name: list(value) if isinstance(value, tuple) else value for name, value in asdict(settings).items()},
+    }
 
 
 def describe_projection(spec: str, projection: type[Projection]) -> dict[str, Any]:

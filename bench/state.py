@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pyarrow.parquet as pq
 
 from bench.projection_loader import load_projection
 from bench.replay import projection_code, replay
+from bench.results.atomic import write_file_whole
 from stores import open_store
 from stores.errors import InvalidParameter, StoreError
 
@@ -28,25 +28,22 @@ def write_state(store_uri: str, projection_spec: str, out: str | Path, at: int |
     projection = load_projection(projection_spec)
     target = Path(out)
     if target.suffix != ".parquet":
-        raise InvalidParameter(f"--out {out}: name a .parquet file")
+        raise InvalidParameter(f"out {out}: name a .parquet file", "out")
     if not target.parent.is_dir():
-        raise InvalidParameter(f"--out {out}: folder {target.parent} does not exist")
+        raise InvalidParameter(f"out {out}: folder {target.parent} does not exist", "out")
     with open_store(store_uri) as store:
         head = store.head()
         position = head if at is None else at
         if not 0 <= position <= head:
-            raise InvalidParameter(f"--at {position}: the store's positions run 0..{head:,}")
+            raise InvalidParameter(f"at {position}: the store's positions run 0..{head:,}", "at")
         with projection_code(projection, "__init__()"):
             state = projection()
         replay(store, state, upto=position)
     with projection_code(projection, "snapshot()"):
         table = state.snapshot()
         digest = state.digest()
-    temporary = target.with_name(f".{target.name}.tmp")
     try:
-        pq.write_table(table, temporary, compression="zstd")
-        os.replace(temporary, target)
+        write_file_whole(target, lambda handle: pq.write_table(table, handle, compression="zstd"))
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise StoreError(f"cannot write {target}: {error.strerror or error}") from None
     return StateResult(projection.name, position, table.num_rows, digest, target)

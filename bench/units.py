@@ -1,6 +1,28 @@
-"""How numbers read in figures and reports: intervals as 10k, times in ms or s, bytes in MB."""
+"""How numbers read and are read: intervals as 10k, times in ms or s, bytes in MB; '1M' as a count."""
 
 from __future__ import annotations
+
+import re
+
+_SUFFIX = {"": 1, "k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
+_COUNT = re.compile(r"^([+-]?\d[\d_]*)([kKmMgG]?)$")
+_RATE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)([kKmMgG]?)$")
+
+
+def parse_count(text: str) -> int:
+    """'1000000', '1_000_000', '1M', '10k' -> int; ValueError otherwise."""
+    match = _COUNT.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    return int(match.group(1).replace("_", "")) * _SUFFIX[match.group(2).lower()]
+
+
+def parse_rate(text: str) -> float:
+    """'20k', '1.5M', '1000', '0.5' (events per second) -> float; ValueError otherwise."""
+    match = _RATE.match(text.strip().replace("_", ""))
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _SUFFIX[match.group(2).lower()]
 
 
 def format_interval(k: int) -> str:
@@ -10,6 +32,11 @@ def format_interval(k: int) -> str:
             whole, tenth = divmod(k * 10 // size, 10)
             return f"{whole}{suffix}" if tenth == 0 else f"{whole}.{tenth}{suffix}"
     return f"{k:,}"
+
+
+def interval_label(k: int | float) -> str:
+    """A snapshot interval as tables and axes name it: '0 (none)' for no snapshots, else as format_interval."""
+    return "0 (none)" if int(k) == 0 else format_interval(int(k))
 
 
 def format_seconds(seconds: float) -> str:
@@ -40,3 +67,10 @@ def format_rate(events_per_s: float) -> str:
 
 def format_percent(value: float) -> str:
     return f"{value:.3g}%" if value < 1000 else f"{value:,.0f}%"
+
+
+DIVERGED = "DIVERGED"  # a verification cell that failed; reports mark it
+
+
+def verified_label(ok: bool) -> str:
+    return "yes" if ok else DIVERGED

@@ -36,20 +36,24 @@ def parse_currencies(value: str | int) -> tuple[str, ...]:
     if text.isdigit():
         count = int(text)
         if not 1 <= count <= LIMIT:
-            raise InvalidParameter(f"--currencies {count}: use a count from 1 to {LIMIT} or a list of ISO 4217 codes")
+            raise InvalidParameter(
+                f"currencies {count}: use a count from 1 to {LIMIT} or a list of ISO 4217 codes", "currencies"
+            )
         return ORDERED[:count]
     codes = tuple(code.strip().upper() for code in text.split(",") if code.strip())
     if not codes:
         raise InvalidParameter(
-            f"--currencies {text!r}: use a count from 1 to {LIMIT} or ISO 4217 codes such as USD,EUR"
+            f"currencies {text!r}: use a count from 1 to {LIMIT} or ISO 4217 codes such as USD,EUR",
+            "currencies",
         )
     unknown = [code for code in codes if code not in ISO_4217]
     if unknown:
         raise InvalidParameter(
-            f"--currencies: unknown ISO 4217 code {', '.join(unknown)}; use codes such as USD,EUR,GBP,JPY"
+            f"currencies: unknown ISO 4217 code {', '.join(unknown)}; use codes such as USD,EUR,GBP,JPY",
+            "currencies",
         )
     if len(set(codes)) != len(codes):
-        raise InvalidParameter(f"--currencies {text!r} names a code twice; list each code once")
+        raise InvalidParameter(f"currencies {text!r} names a code twice; list each code once", "currencies")
     if len(codes) > MAX_CURRENCIES:
-        raise InvalidParameter(f"--currencies lists {len(codes)} codes; at most {MAX_CURRENCIES}")
+        raise InvalidParameter(f"currencies lists {len(codes)} codes; at most {MAX_CURRENCIES}", "currencies")
     return codes

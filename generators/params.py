@@ -36,12 +36,13 @@ class OperationMix:
             name = name.strip()
             if not sep or name not in OPERATIONS:
                 raise InvalidParameter(
-                    f"--mix item {item.strip()!r}: use NAME=WEIGHT with NAME one of {', '.join(OPERATIONS)}"
+                    f"mix item {item.strip()!r}: use NAME=WEIGHT with NAME one of {', '.join(OPERATIONS)}",
+                    "mix",
                 )
             try:
                 weights[name] = float(value)
             except ValueError:
-                raise InvalidParameter(f"--mix weight {value.strip()!r} for {name} is not a number") from None
+                raise InvalidParameter(f"mix weight {value.strip()!r} for {name} is not a number", "mix") from None
         mix = cls(**weights)
         mix.validate()
         return mix
@@ -50,9 +51,9 @@ class OperationMix:
         values = asdict(self)
         negative = [name for name, weight in values.items() if not weight >= 0]
         if negative:
-            raise InvalidParameter(f"--mix weights must be >= 0; {', '.join(negative)} is not")
+            raise InvalidParameter(f"mix weights must be >= 0; {', '.join(negative)} is not", "mix")
         if sum(values.values()) <= 0:
-            raise InvalidParameter("--mix weights add up to 0; give at least one operation a weight above 0")
+            raise InvalidParameter("mix weights add up to 0; give at least one operation a weight above 0", "mix")
 
     def __str__(self) -> str:
         return ",".join(f"{name}={weight:g}" for name, weight in asdict(self).items())
@@ -73,24 +74,28 @@ class LedgerParams:
 
     def __post_init__(self) -> None:
         if self.events < 1:
-            raise InvalidParameter(f"--events {self.events}: must be a whole number of at least 1")
+            raise InvalidParameter(f"events {self.events}: must be a whole number of at least 1", "events")
         if self.accounts < 1:
-            raise InvalidParameter(f"--accounts {self.accounts}: must be at least 1")
+            raise InvalidParameter(f"accounts {self.accounts}: must be at least 1", "accounts")
         if self.accounts > self.events:
             raise InvalidParameter(
-                f"--accounts {self.accounts} exceeds --events {self.events}: every account starts "
-                f"with an account_opened event; use at most {self.events} accounts"
+                f"accounts {self.accounts} exceeds events {self.events}: every account starts "
+                f"with an account_opened event; use at most {self.events} accounts",
+                "accounts",
+                "events",
             )
         if not self.currencies:
-            raise InvalidParameter("--currencies is empty; name at least one ISO 4217 code")
+            raise InvalidParameter("currencies is empty; name at least one ISO 4217 code", "currencies")
         if not 0 <= self.skew <= 5:
-            raise InvalidParameter(f"--skew {self.skew}: use a Zipf exponent from 0 (uniform) to 5")
+            raise InvalidParameter(f"skew {self.skew}: use a Zipf exponent from 0 (uniform) to 5", "skew")
         if not 0 <= self.seed < 2**63:
-            raise InvalidParameter(f"--seed {self.seed}: use a whole number from 0 to 2**63-1")
+            raise InvalidParameter(f"seed {self.seed}: use a whole number from 0 to 2**63-1", "seed")
         if not self.rate > 0:
-            raise InvalidParameter(f"--rate {self.rate}: events per second must be above 0")
+            raise InvalidParameter(f"rate {self.rate}: events per second must be above 0", "rate")
         if self.start.tzinfo is None:
-            raise InvalidParameter(f"--start {self.start.isoformat()}: give a time zone, e.g. 2026-01-01T00:00:00Z")
+            raise InvalidParameter(
+                f"start {self.start.isoformat()}: give a time zone, e.g. 2026-01-01T00:00:00Z", "start"
+            )
         self.mix.validate()
 
     def to_json(self) -> dict[str, Any]:

@@ -86,7 +86,7 @@ class EventProjection(Projection):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         # staticmethod: the loop is a plain function, not to be bound to the instance.
-        cls._event_loop = staticmethod(_make_event_loop(tuple(cls.fields), cls.__name__))  # type: ignore[assignment]
+        cls._event_loop = staticmethod(_make_event_loop(tuple(cls.fields), cls.__name__))
 
     def apply(self, batch: pa.RecordBatch) -> None:
         type(self)._event_loop(self.handle, python_columns(batch, self.fields))
@@ -110,7 +110,7 @@ def _make_event_loop(fields: tuple[str, ...], owner: str) -> Callable[[Callable[
     )
     namespace: dict[str, Any] = {"Event": event_type}
     exec(source, namespace)  # noqa: S102 - the text is built from validated column names only
-    return namespace["loop"]  # type: ignore[no-any-return]
+    return namespace["loop"]
 
 
 def _event_repr(self: Any) -> str:

@@ -19,5 +19,5 @@ def python_values(column: pa.Array) -> list[Any]:
         values = column.dictionary.to_pylist()
         return list(map(values.__getitem__, column.indices.to_numpy(zero_copy_only=False).tolist()))
     if column.null_count == 0 and pa.types.is_integer(column.type):
-        return column.to_numpy().tolist()  # type: ignore[no-any-return]
+        return column.to_numpy().tolist()
     return column.to_pylist()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from stores.base import DEFAULT_BATCH_SIZE, DatasetMeta, EventStore, StoreInfo
+from stores.base import READ_BATCH_SIZE, DatasetMeta, EventStore, StoreInfo
 from stores.uri import backend_of, parquet_path
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DatasetMeta", "EventStore", "StoreInfo", "open_store"]
+__all__ = ["READ_BATCH_SIZE", "DatasetMeta", "EventStore", "StoreInfo", "open_store"]
 
 
 def open_store(uri: str) -> EventStore:

@@ -38,7 +38,7 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -50,7 +50,8 @@ if TYPE_CHECKING:
     from stores.live import GapWatch, LiveAppender
     from stores.snapshots import SnapshotStore
 
-DEFAULT_BATCH_SIZE = 131_072
+# Events per batch a replay reads from a store.
+READ_BATCH_SIZE = 131_072
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class EventStore(ABC):
 
     @abstractmethod
     def read(
-        self, after: int = 0, upto: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+        self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
     ) -> Iterator[pa.RecordBatch]: ...
 
     @abstractmethod
@@ -132,7 +133,7 @@ class EventStore(ABC):
     def close(self) -> None:
         """Release connections; the store object is not used afterwards."""
 
-    def __enter__(self) -> EventStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -7,13 +7,37 @@ say what failed and with what value, say what is allowed, and never carry a pass
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 
 class CatchupError(Exception):
     """Base of every error the project raises on purpose; the CLI prints it on one line."""
 
 
 class InvalidParameter(CatchupError, ValueError):
-    """A parameter value is out of range or malformed."""
+    """A parameter value is out of range or malformed.
+
+    ``parameters`` names the arguments the message speaks of, as the library spells them
+    (``batch_size``); each is written plainly in the message, so an edge that spells them
+    otherwise (the CLI: ``--batch-size``) can say it its own way with ``spelled``.
+    """
+
+    def __init__(self, message: str, parameter: str | None = None, *others: str) -> None:
+        super().__init__(message)
+        self.parameters: tuple[str, ...] = (parameter, *others) if parameter is not None else ()
+
+    def spelled(self, spelling: Callable[[str], str]) -> str:
+        """The message with the first mention of each parameter spelled as ``spelling(name)`` says."""
+        message = str(self)
+        for name in self.parameters:
+            # A function, not the string: re.sub would read a backslash in the spelling as an escape.
+            message = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", _constant(spelling(name)), message, count=1)
+        return message
+
+
+def _constant(text: str) -> Callable[[re.Match[str]], str]:
+    return lambda _: text
 
 
 class StoreError(CatchupError):

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stores.base import (
-    DEFAULT_BATCH_SIZE,
+    READ_BATCH_SIZE,
     BatchChecker,
     DatasetMeta,
     EventStore,
@@ -228,7 +228,7 @@ class ParquetStore(EventStore):
     # -- reading -----------------------------------------------------------------------
 
     def read(
-        self, after: int = 0, upto: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+        self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
     ) -> Iterator[pa.RecordBatch]:
         check_read_range(after, upto, batch_size)
         manifest = read_manifest(self.folder)

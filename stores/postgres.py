@@ -5,7 +5,7 @@ Two drivers, each where it was measured fastest or simplest (5M events, 2 cores)
 * ADBC for the data: ``adbc_ingest`` streams Arrow batches into one binary COPY encoded
   in C, as fast as replaying the table's own raw COPY bytes with psycopg, and it writes
   the arrow.json type as jsonb; reads come back as Arrow batches at 2.2M rows/s (typed),
-  where DESIGN.md measured 0.5M rows/s through a psycopg server-side cursor.
+  against 0.5M rows/s measured on this machine kind through a psycopg server-side cursor.
 * psycopg for the control plane: the status row, DDL, the key build and catalog
   look-ups, which want bound parameters and SQLSTATE-typed errors more than speed.
 
@@ -27,7 +27,7 @@ from psycopg.types.json import Jsonb
 
 from stores import pg_live
 from stores.base import (
-    DEFAULT_BATCH_SIZE,
+    READ_BATCH_SIZE,
     BatchChecker,
     DatasetMeta,
     EventStore,
@@ -288,7 +288,7 @@ class PostgresStore(EventStore):
     # -- reading -------------------------------------------------------------------------
 
     def read(
-        self, after: int = 0, upto: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE
+        self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
     ) -> Iterator[pa.RecordBatch]:
         after = _integer("after", after)
         upto = None if upto is None else _integer("upto", upto)

@@ -90,7 +90,7 @@ def check_position(name: str, value: object) -> int:
     try:
         if isinstance(value, bool):
             raise TypeError
-        position = operator.index(value)  # type: ignore[call-overload,arg-type]
+        position = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise InvalidParameter(f"{name}={value!r} must be an integer position") from None
     if position < 0:

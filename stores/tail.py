@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from stores.base import DEFAULT_BATCH_SIZE, EventStore
+from stores.base import READ_BATCH_SIZE, EventStore
 from stores.schema import positions
 
 
@@ -35,7 +35,7 @@ class _Hole:
 
 
 class TailReader:
-    def __init__(self, store: EventStore, after: int, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(self, store: EventStore, after: int, batch_size: int = READ_BATCH_SIZE) -> None:
         self.store = store
         self.batch_size = batch_size
         self.position = after  # last position applied or proven dead

@@ -1,4 +1,4 @@
-"""The ledger invariants of DESIGN.md, checked on a table of events with polars.
+"""The ledger invariants (docs/generating.md), checked on a table of events with polars.
 
 Each check returns a list of problems (empty when the invariant holds), so a failing test
 says which rule broke and where.

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from bench.cli.text import format_summary
 from bench.results import list_runs, load_run
-from bench.summary import format_summary
 from generators import dataset_meta, generate
 from projections import Balances
 from projections.digest import table_digest
@@ -40,11 +40,11 @@ def test_run_prints_the_summary_and_writes_a_run_that_show_prints_again(ledger: 
     assert folder.parent == tmp_path and folder.name.endswith("-first")
     loaded = load_run(folder)
     assert out == format_summary(loaded) + f"\nresults: {folder}\n"
-    assert [row["interval"] for row in loaded.summary] == [0, 1_000, 10_000]
-    assert all(row["verified"] for row in loaded.summary)
-    assert loaded.summary[1]["snapshots"] == 30 and loaded.summary[2]["snapshots"] == 3
-    assert loaded.summary[2]["catchup"]["worst"]["tail_events"] == 9_999
-    assert loaded.summary[2]["catchup"]["expected"]["tail_events"] == 5_000
+    assert [row.interval for row in loaded.summary] == [0, 1_000, 10_000]
+    assert all(row.verified for row in loaded.summary)
+    assert loaded.summary[1].snapshots == 30 and loaded.summary[2].snapshots == 3
+    assert loaded.summary[2].worst.tail_events == 9_999
+    assert loaded.summary[2].expected.tail_events == 5_000
     assert loaded.config["projection"]["name"] == "balances" and loaded.dataset == dataset_meta(SMALL).fingerprint
     assert loaded.samples.num_rows == 2 * (11 + 2 * (11 + 2 * 7))  # k=0: pass only; k>0: pass + 2 catch-ups
     assert re.search(r"^\[3/3\] k=10,000 repeat 2/2: pass 30,000 events .* expected .* worst", err, re.M)
@@ -75,7 +75,7 @@ def test_a_divergence_is_recorded_reported_and_exits_4(ledger: str, tmp_path: Pa
         (10_000, "worst"),
     }
     assert all(c["failed_repeats"] == 2 and c["differing"] for c in failed)
-    assert [row["verified"] for row in loaded.summary] == [True, False, False]
+    assert [row.verified for row in loaded.summary] == [True, False, False]
     assert any(w.startswith("divergence: k=1,000 catch-up (expected)") for w in loaded.warnings)
     assert "DIVERGED" in out
 
@@ -227,15 +227,3 @@ def test_demo_generates_once_then_reuses_and_runs_both_projections(tmp_path: Pat
     code, out, err = run(*args, "--quiet")
     assert code == 0 and "generating" not in err
     assert len(list_runs(tmp_path / "results")) == 4
-
-
-def test_the_readme_projection_example_runs(ledger: str, tmp_path: Path) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    example = re.search(r"```python\n(# myprojections\.py\n.*?)```", readme, re.S).group(1)  # type: ignore[union-attr]
-    (tmp_path / "myprojections.py").write_text(example)
-    spec = f"{tmp_path / 'myprojections.py'}:DepositCount"
-    code, out, err = run(
-        "run", ledger, "-p", spec, "--intervals", "0,10k", "--repeats", "1", "--out", str(tmp_path), "-q"
-    )
-    assert code == 0, err
-    assert re.search(r"^\s+10,000\s+3\s.*\byes$", out, re.M)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_benchmark
 
-from bench.export import ExportError, export_run, write_json
+from bench.export import export_run, write_json
 from bench.results import Run, load_run
 from stores.errors import InvalidParameter
 from tests.runs import make_ledger, make_run
@@ -241,6 +241,7 @@ def test_export_to_a_folder_is_a_usage_error(runs: tuple[Run, Run], tmp_path: Pa
 
 
 def test_write_json_refuses_a_folder(tmp_path: Path) -> None:
-    with pytest.raises(ExportError) as caught:
+    with pytest.raises(InvalidParameter) as caught:
         write_json({"benchmarks": []}, tmp_path)
-    assert str(caught.value) == f"--out {tmp_path} is a folder; name a file such as {tmp_path / 'export.json'}"
+    assert str(caught.value) == f"out {tmp_path} is a folder; name a file such as {tmp_path / 'export.json'}"
+    assert caught.value.spelled(lambda name: f"--{name}").startswith(f"--out {tmp_path} is a folder")

@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ElementTree
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from bench.figures import CATCHUP_FIGURE_NAMES, draw_figure, frontier_points, render_figures
-from bench.report import write_report
-from bench.results import Run, load_run
-from bench.run_set import RunSet
+from bench.report.figures import CATCHUP_FIGURE_NAMES, draw_figure, frontier_points, render_figures
+from bench.report.write import write_report
+from bench.results import IntervalSummary, Run, load_run
+from bench.results.run_set import RunSet
+from bench.results.stats import summarize
 from bench.units import format_seconds
 from generators import LedgerParams
 from stores.errors import InvalidParameter
@@ -121,7 +123,7 @@ def test_figures_have_titles_and_axes_labelled_with_units(balances: Run) -> None
     ]
     # the reference line sits at the run's full replay time
     (line,) = [line for line in catchup.get_lines() if line.get_label() == "balances: full replay from 0"]
-    assert line.get_ydata()[0] == pytest.approx(balances.summary[0]["full_replay_s"])
+    assert line.get_ydata()[0] == pytest.approx(balances.full_replay_s)
 
 
 def test_runs_of_one_dataset_share_axes_and_runs_of_different_datasets_do_not(
@@ -140,14 +142,15 @@ def test_runs_of_one_dataset_share_axes_and_runs_of_different_datasets_do_not(
 
 
 def test_the_frontier_marks_exactly_the_undominated_intervals(balances: Run) -> None:
+    base = balances.summary[0]
     summary = [
-        _row(0, overhead=0.0, catchup=1.0),
-        _row(1_000, overhead=500.0, catchup=0.01),
-        _row(10_000, overhead=50.0, catchup=0.05),
-        _row(100_000, overhead=60.0, catchup=0.2),  # 10k is cheaper and faster
-        _row(200_000, overhead=50.0, catchup=0.06),  # as cheap as 10k, slower
+        _row(base, 0, overhead=0.0, catchup=1.0),
+        _row(base, 1_000, overhead=500.0, catchup=0.01),
+        _row(base, 10_000, overhead=50.0, catchup=0.05),
+        _row(base, 100_000, overhead=60.0, catchup=0.2),  # 10k is cheaper and faster
+        _row(base, 200_000, overhead=50.0, catchup=0.06),  # as cheap as 10k, slower
     ]
-    run = Run(**{**balances.__dict__, "summary": summary})
+    run = replace(balances, summary=summary)
     points = frontier_points(run)
     assert [(p.interval, p.pareto) for p in points] == [
         (0, True),
@@ -158,12 +161,14 @@ def test_the_frontier_marks_exactly_the_undominated_intervals(balances: Run) -> 
     ]
 
 
-def _row(k: int, overhead: float, catchup: float) -> dict:
-    return {
-        "interval": k,
-        "overhead_pct": {"median": overhead},
-        "catchup": {"expected": {"catchup_s": {"median": catchup}}},
-    }
+def _row(base: IntervalSummary, k: int, overhead: float, catchup: float) -> IntervalSummary:
+    """``base`` at interval ``k`` with the given median overhead and expected catch-up."""
+    return replace(
+        base,
+        interval=k,
+        overhead_pct=summarize([overhead]),
+        expected=replace(base.expected, catchup_s=summarize([catchup])),
+    )
 
 
 # --- the report --------------------------------------------------------------------------
@@ -183,14 +188,14 @@ def test_the_html_report_is_self_contained_and_says_what_a_reviewer_needs(balanc
     assert not {"script", "link", "iframe", "object", "embed"} & set(parsed.tags)
     assert no_external_reference(html)
     assert parsed.tags.count("img") == len(CATCHUP_FIGURE_NAMES)
-    head = balances.summary[0]["head"]
+    head = balances.head
     assert f"<h1>Catch-up of balances over {head:,} events (Parquet)</h1>" in html
     for section in ("The question", "The answer in brief", "Setup", "Results", "Figures", "Method", "Environment"):
         assert f">{section}</h2>" in html
     assert balances.store["uri"] in html and "balances v1 (vectorised, projections.balances.Balances)" in html
     assert balances.environment["cpu_model"] in html
     for row in balances.summary:  # every interval's expected catch-up, formatted as the table shows it
-        assert format_seconds(row["catchup"]["expected"]["catchup_s"]["median"]) in html
+        assert format_seconds(row.expected.catchup_s.median) in html
     assert len(balances.verification) == 7 and "Verified: all 7 checked states" in html
     assert "Pareto-optimal intervals" in html
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench.figures import CATCHUP_FIGURE_NAMES
-from bench.report import write_report
+from bench.report.figures import CATCHUP_FIGURE_NAMES
+from bench.report.write import write_report
 from tests.runs import make_ledger, make_run
 
 CHROMIUM = os.environ.get("CATCHUP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

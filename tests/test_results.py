@@ -11,21 +11,27 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bench import results
 from bench.results import (
     LIVE_KEYS,
     RESULT_SCHEMA_HISTORY,
     RESULT_SCHEMA_VERSION,
     SAMPLES_SCHEMA,
     TIMESERIES_SCHEMA,
+    IntervalSummary,
+    LiveSummary,
     ResultsError,
     Run,
     Sample,
+    atomic,
+    folder,
     list_runs,
     load_run,
     write_run,
 )
+from bench.results.parse import Malformed
+from bench.results.summary import CASE_PARTS, PASS_TIMINGS
 from stores.errors import CatchupError, InvalidParameter
+from tests.runs import interval_summary
 
 CREATED = datetime(2026, 3, 14, 15, 9, 26, 535_897, tzinfo=UTC)
 STAMP = "20260314T150926Z"
@@ -48,7 +54,7 @@ def run_fields(**overrides: Any) -> dict[str, Any]:
         "environment": {"cpu_model": "test cpu", "git": {"commit": "0" * 40, "dirty": False}},
         "store": {"uri": "parquet:data/ledger", "head": 30_000},
         "dataset": {"id": "abc123", "events": 30_000},
-        "summary": [{"interval": 1_000, "metric": "catchup_seconds", "median": 1.5, "n": 3}],
+        "summary": [interval_summary()],
         "verification": [{"interval": 1_000, "digest_match": True}],
         "warnings": [
             "noisy: replay varies by CV 12.0% over 3 repeats (> 10%); the machine may be busy, use more --repeats"
@@ -67,6 +73,8 @@ def test_round_trip_gives_the_same_run(tmp_path: Path) -> None:
     written = write_run(tmp_path / "results", **run_fields())
     loaded = load_run(written.path)
     assert loaded == written
+    assert loaded.summary == [interval_summary()]
+    assert all(isinstance(row, IntervalSummary) for row in loaded.summary)
     assert loaded.samples.equals(written.samples)
     assert loaded.samples.schema.equals(SAMPLES_SCHEMA)
     assert loaded.samples.num_rows == len(SAMPLES)
@@ -113,6 +121,44 @@ def test_run_json_is_the_run_without_samples_and_path(tmp_path: Path) -> None:
     ]
     assert on_disk["run_id"] == run.path.name
     assert (on_disk["kind"], on_disk["live"]) == ("catchup", None)
+    assert on_disk["summary"] == [interval_summary().to_json()]
+    # The summary row keeps run.json's layout: timings as stats objects, the cases under catchup.
+    row = on_disk["summary"][0]
+    assert list(row) == [
+        "interval",
+        "head",
+        "snapshots",
+        "snapshot_bytes",
+        *PASS_TIMINGS,
+        "full_replay_s",
+        "catchup",
+        "verified",
+    ]
+    assert (row["interval"], row["head"], row["verified"]) == (1_000, 30_000, True)
+    assert list(row["catchup"]) == ["expected", "worst"]
+    assert list(row["catchup"]["expected"]) == [
+        "tail_events",
+        "snapshot_position",
+        "catchup_s",
+        *CASE_PARTS,
+        "speedup",
+        "verified",
+    ]
+    assert row["catchup"]["worst"]["tail_events"] == 999
+    assert list(row["replay_s"]) == [
+        "n",
+        "median",
+        "q1",
+        "q3",
+        "iqr",
+        "min",
+        "max",
+        "mean",
+        "stdev",
+        "cv",
+        "ci_low",
+        "ci_high",
+    ]
     assert (run.path / "run.json").read_text().startswith('{\n  "schema_version": 2,\n  "run_id"')
 
 
@@ -148,7 +194,7 @@ def test_losing_the_race_for_a_name_takes_the_next_one(tmp_path: Path, monkeypat
             taken.append(Path(target).name)
         real_rename(source, target)
 
-    monkeypatch.setattr(results.os, "rename", another_writer_first)
+    monkeypatch.setattr(atomic.os, "rename", another_writer_first)
     run = write_run(tmp_path, **run_fields())
     assert taken == [f"{STAMP}-smoke"]
     assert run.run_id == f"{STAMP}-smoke-2"
@@ -163,7 +209,7 @@ def test_a_rename_failing_otherwise_is_an_error_and_leaves_nothing(
     def refuse(source: Any, target: Any) -> None:
         raise OSError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(results.os, "rename", refuse)
+    monkeypatch.setattr(atomic.os, "rename", refuse)
     with pytest.raises(
         ResultsError,
         match=r"cannot write run 20260314T150926Z-smoke in .* \(PermissionError: Permission denied\); nothing was kept",
@@ -180,7 +226,7 @@ def test_a_failure_while_writing_samples_leaves_no_folder(tmp_path: Path, monkey
         written.append("part")
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(results.pq, "write_table", dies_half_way)
+    monkeypatch.setattr(folder.pq, "write_table", dies_half_way)
     with pytest.raises(RuntimeError, match="disk on fire"):
         write_run(tmp_path / "results", **run_fields())
     assert written == ["part"]  # the failure really was mid-write
@@ -189,12 +235,16 @@ def test_a_failure_while_writing_samples_leaves_no_folder(tmp_path: Path, monkey
 
 
 def test_an_interrupt_while_writing_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupted(*args: Any, **kwargs: Any) -> None:
+    synced: list[list[str]] = []
+
+    def interrupted(where: Path, *args: Any, **kwargs: Any) -> None:
+        synced.append(folder_contents(where))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results, "_sync_dir", interrupted)
+    monkeypatch.setattr(atomic, "sync_folder", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_run(tmp_path, **run_fields())
+    assert synced == [["run.json", "samples.parquet"]]  # the interrupt came with the run whole, before its rename
     assert folder_contents(tmp_path) == []
 
 
@@ -250,6 +300,39 @@ def test_what_json_cannot_hold_is_refused_before_any_folder(tmp_path: Path) -> N
     ):
         write_run(tmp_path, **run_fields(config={"when": CREATED}))
     assert folder_contents(tmp_path) == []
+
+
+def test_a_summary_row_that_is_not_an_interval_summary_is_refused_before_any_folder(tmp_path: Path) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        write_run(tmp_path / "results", **run_fields(summary=[interval_summary(), interval_summary().to_json()]))
+    assert str(caught.value) == "summary holds a dict; each row is a bench.results.IntervalSummary"
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "what"),
+    [
+        (lambda row: row.pop("head"), "summary[0].head is missing"),
+        (lambda row: row.update(interval="1000"), "summary[0].interval is '1000' (str), not a finite number"),
+        (lambda row: row.update(interval=1_000.5), "summary[0].interval is 1000.5 (float), not a whole number"),
+        (lambda row: row.update(verified="yes"), "summary[0].verified is 'yes' (str), not true or false"),
+        (lambda row: row["replay_s"].pop("ci_low"), "summary[0].replay_s.ci_low is missing"),
+        (
+            lambda row: row["catchup"]["worst"]["catchup_s"].update(median="x"),
+            "summary[0].catchup.worst.catchup_s.median is 'x' (str), not a finite number",
+        ),
+        (lambda row: row["catchup"].pop("expected"), "summary[0].catchup.expected is missing"),
+        (lambda row: row.update(catchup=None), "summary[0].catchup is null, not an object"),
+    ],
+)
+def test_a_damaged_summary_row_is_damage_naming_its_key(tmp_path: Path, damage: Any, what: str) -> None:
+    run = write_run(tmp_path, **run_fields())
+    data = json.loads((run.path / "run.json").read_text())
+    damage(data["summary"][0])
+    (run.path / "run.json").write_text(json.dumps(data))
+    with pytest.raises(ResultsError) as caught:
+        load_run(run.path)
+    assert str(caught.value) == f"{run.path / 'run.json'} is damaged ({what}); it is not a run.json this catchup wrote"
 
 
 @pytest.mark.parametrize("label", ["", "has space", "a/b", "x" * 41, "naïve"])
@@ -399,7 +482,10 @@ def test_run_to_json_keeps_every_field_but_the_tables_and_path() -> None:
 
 
 def live_results(**overrides: Any) -> dict[str, Any]:
-    """A plausible ``live`` dict: 2,000 events/s asked for, caught up after 1.2 s from a snapshot."""
+    """A plausible ``live`` object as run.json holds it: 2,000 events/s asked for, caught up after 1.2 s.
+
+    The JSON form; ``live_summary`` is the LiveSummary that write_run takes.
+    """
     live: dict[str, Any] = {
         "interval": 1_000,
         "rate_requested": 2_000.0,
@@ -421,6 +507,7 @@ def live_results(**overrides: Any) -> dict[str, Any]:
             "replay_rate": 12_000.0,
             "load_s": 0.05,
             "tail_events": 1_000,
+            "append_rate": 1_990.0,
             "predicted_caught_up_s": 0.13,
             "measured_caught_up_s": 1.2,
         },
@@ -432,6 +519,11 @@ def live_results(**overrides: Any) -> dict[str, Any]:
     }
     live.update(overrides)
     return live
+
+
+def live_summary(**overrides: Any) -> LiveSummary:
+    """``live_results`` as the LiveSummary write_run takes."""
+    return LiveSummary.from_json(live_results(**overrides))
 
 
 def timeseries_table(
@@ -467,7 +559,7 @@ def live_fields(**overrides: Any) -> dict[str, Any]:
         warnings=[],
         samples=[],
         kind="live",
-        live=live_results(),
+        live=live_summary(),
         timeseries=timeseries_table(),
         **overrides,
     )
@@ -478,11 +570,13 @@ def test_a_live_run_round_trips_with_its_timeseries(tmp_path: Path) -> None:
     assert folder_contents(written.path) == ["run.json", "samples.parquet", "timeseries.parquet"]
     loaded = load_run(written.path)
     assert loaded == written
-    assert (loaded.kind, loaded.is_live, loaded.live) == ("live", True, live_results())
+    assert (loaded.kind, loaded.is_live, loaded.live) == ("live", True, live_summary())
+    assert isinstance(loaded.live, LiveSummary) and loaded.live.to_json() == live_results()
+    assert json.loads((written.path / "run.json").read_text())["live"] == live_results()
     assert loaded.timeseries is not None and loaded.timeseries.equals(written.timeseries)
     assert loaded.timeseries.schema.equals(TIMESERIES_SCHEMA)
     assert loaded.timeseries.num_rows == 51
-    assert sorted(loaded.live) == sorted(LIVE_KEYS)
+    assert sorted(loaded.live.to_json()) == sorted(live_results()) == sorted(LIVE_KEYS)
     assert (loaded.summary, loaded.verification, loaded.samples.num_rows) == ([], [], 0)
 
 
@@ -516,8 +610,8 @@ def test_a_version_2_run_json_without_kind_is_damaged(tmp_path: Path) -> None:
     [
         ({"kind": "tail"}, "run kind 'tail' is not known; use one of catchup, live"),
         ({"timeseries": None}, "a live run needs its timeseries (a table in TIMESERIES_SCHEMA); none was given"),
-        ({"live": None}, "a live run needs live, a dict with interval, "),
-        ({"live": {"interval": 1}}, "a live run's live dict lacks rate_requested, rate_achieved, "),
+        ({"live": None}, "a live run needs live, a bench.results.LiveSummary; got NoneType"),
+        ({"live": live_results()}, "a live run needs live, a bench.results.LiveSummary; got dict"),
         (
             {"timeseries": timeseries_table().drop_columns(["lag_s"])},
             "timeseries does not fit the timeseries schema (",
@@ -541,9 +635,48 @@ def test_a_bad_live_run_is_refused_in_one_line_before_any_folder(
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.parametrize("key", LIVE_KEYS)
+def test_a_live_object_lacking_a_key_is_malformed_naming_it(key: str) -> None:
+    content = live_results()
+    del content[key]
+    with pytest.raises(Malformed) as caught:
+        LiveSummary.from_json(content)
+    assert str(caught.value) == f"live.{key} is missing"
+
+
+@pytest.mark.parametrize("key", sorted(live_results()["model"]))
+def test_a_live_model_lacking_a_key_is_malformed_naming_it(key: str) -> None:
+    content = live_results()
+    del content["model"][key]
+    with pytest.raises(Malformed) as caught:
+        LiveSummary.from_json(content)
+    assert str(caught.value) == f"live.model.{key} is missing"
+
+
+@pytest.mark.parametrize(
+    ("damage", "what"),
+    [
+        *((lambda live, key=key: live.pop(key), f"live.{key} is missing") for key in LIVE_KEYS),
+        (lambda live: live["model"].pop("append_rate"), "live.model.append_rate is missing"),
+        (lambda live: live["lag_after_catchup_s"].pop("p99"), "live.lag_after_catchup_s.p99 is missing"),
+        (lambda live: live.update(start_from="sideways"), "live.start_from is 'sideways', not one of snapshot, zero"),
+        (lambda live: live.update(writers=2.5), "live.writers is 2.5 (float), not a whole number"),
+        (lambda live: live.update(dead_positions=["x"]), "live.dead_positions[0] is 'x' (str), not a finite number"),
+    ],
+)
+def test_a_run_json_whose_live_object_is_damaged_names_the_key(tmp_path: Path, damage: Any, what: str) -> None:
+    run = write_run(tmp_path, **live_fields())
+    data = json.loads((run.path / "run.json").read_text())
+    damage(data["live"])
+    (run.path / "run.json").write_text(json.dumps(data))
+    with pytest.raises(ResultsError) as caught:
+        load_run(run.path)
+    assert str(caught.value) == f"{run.path / 'run.json'} is damaged ({what}); it is not a run.json this catchup wrote"
+
+
 def test_a_catchup_run_with_live_results_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidParameter, match="a catchup run has no live results or timeseries"):
-        write_run(tmp_path, **run_fields(live=live_results()))
+        write_run(tmp_path, **run_fields(live=live_summary()))
     with pytest.raises(InvalidParameter, match="a catchup run has no live results or timeseries"):
         write_run(tmp_path, **run_fields(timeseries=timeseries_table()))
     assert folder_contents(tmp_path) == []

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from bench.stats import NOISE_CV, Summary, is_noisy, noise_warning, summarize
+from bench.results.stats import NOISE_CV, Summary, is_noisy, noise_warning, summarize
 from stores.errors import InvalidParameter
 
 # Seven catch-up times in seconds, one slow repeat: a spread typical of a busy machine.

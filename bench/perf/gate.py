@@ -24,11 +24,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from bench.cli_types import parse_count
-from bench.compare import FASTER, SLOWER, CompareSettings, Side, compare
+from bench.compare.judge import FASTER, SLOWER, CompareSettings, Side, compare
 from bench.experiment import ExperimentConfig
 from bench.projection_loader import load_projection
 from bench.runner import execute_run
+from bench.units import parse_count
 from generators import LedgerParams, dataset_meta, generate
 from projections import Projection
 from stores import open_store

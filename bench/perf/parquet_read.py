@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.generate import generate_into
@@ -23,8 +26,12 @@ from generators import LedgerParams
 from stores.parquet import ParquetStore
 
 
-def consume(batches) -> int:  # type: ignore[no-untyped-def]
+def consume(batches: Iterable[pa.RecordBatch]) -> int:
     return sum(batch.num_rows for batch in batches)
+
+
+def _read_after(store: ParquetStore, after: int) -> int:
+    return consume(store.read(after=after))
 
 
 def bare_full(files: list[Path]) -> int:
@@ -62,19 +69,19 @@ def main() -> None:
             generate_into(store, params, overwrite=True)
         files = sorted((folder / "events").iterdir())
         head = store.head()
-        rows = []
+        rows: list[tuple[str, int, float, float]] = []
         ours, bare = timed_side_by_side(lambda: consume(store.read()), lambda: bare_full(files), args.repeats)
-        rows.append(["full read", head, median(ours), median(bare)])
+        rows.append(("full read", head, median(ours), median(bare)))
         for tail in (10_000, 100_000, 1_000_000):
             after = head - tail
             chosen = tail_row_groups(files, after)
             assert consume(store.read(after=after)) == bare_tail(chosen, after) == tail
             ours, bare = timed_side_by_side(
-                lambda after=after: consume(store.read(after=after)),
-                lambda chosen=chosen, after=after: bare_tail(chosen, after),
+                partial(_read_after, store, after),
+                partial(bare_tail, chosen, after),
                 args.repeats,
             )
-            rows.append([f"tail {tail:,}", tail, median(ours), median(bare)])
+            rows.append((f"tail {tail:,}", tail, median(ours), median(bare)))
     finally:
         if args.dir is None:
             shutil.rmtree(folder.parent, ignore_errors=True)

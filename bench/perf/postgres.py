@@ -22,13 +22,14 @@ import argparse
 import os
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 
 import adbc_driver_postgresql.dbapi as adbc
 import psycopg
 import pyarrow as pa
 
-from bench.cli_types import parse_count
 from bench.perf.timing import median, table
+from bench.units import parse_count
 from generators import LedgerParams, dataset_meta, generate
 from stores.pg_sql import select_range
 from stores.postgres import LoadPhases, PostgresStore
@@ -93,6 +94,10 @@ def bare_read(conn, sql: str) -> int:  # type: ignore[no-untyped-def]
         cursor.close()
 
 
+def _read_after(store: PostgresStore, after: int) -> int:
+    return consume(store.read(after=after))
+
+
 def interleaved(actions: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Median seconds of each action, the actions taking turns so drift hits all alike."""
     seconds: dict[str, list[float]] = {name: [] for name in actions}
@@ -145,8 +150,8 @@ def bench_layout(
                     assert consume(store.read(after=after)) == bare_read(reader, sql) == expected
                     medians = interleaved(
                         {
-                            "store": lambda after=after: consume(store.read(after=after)),
-                            "bare": lambda sql=sql: bare_read(reader, sql),
+                            "store": partial(_read_after, store, after),
+                            "bare": partial(bare_read, reader, sql),
                         },
                         args.read_repeats,
                     )

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from bench.cli_types import parse_count
 from bench.generate import generate_into
 from bench.perf.parquet_read import bare_full, consume
 from bench.perf.timing import median, table, timed_side_by_side
 from bench.replay import ReplayClock, replay
+from bench.units import parse_count
 from generators import LedgerParams, fingerprint
 from projections import Balances, BalancesPerEvent, Projection
 from projections.balances import SIGN

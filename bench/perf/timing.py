@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.cli_types import parse_count
+from bench.units import parse_count
 
 
 def timed(action: Callable[[], object], repeats: int) -> list[float]:

@@ -1,0 +1,114 @@
+"""``catchup run``: the catch-up experiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from bench.cli.exits import Exit
+from bench.cli.options import PROJECTION, QUIET, RESULTS_DIR, progress
+from bench.cli.types import Count, IntervalList
+from stores.base import READ_BATCH_SIZE
+
+if TYPE_CHECKING:
+    from bench.runner import RunOutcome
+
+
+@click.command()
+@click.argument("store")
+@PROJECTION
+@click.option(
+    "--intervals",
+    type=IntervalList(),
+    default="0,10k,100k,1M",
+    show_default=True,
+    help="Snapshot every k events, for each k; 0 means no snapshots.",
+)
+@click.option(
+    "--repeats",
+    type=Count(minimum=None),
+    default=5,
+    show_default=True,
+    metavar="N",
+    help="Measured repeats per interval.",
+)
+@click.option(
+    "--warmup", type=Count(minimum=None), default=1, show_default=True, metavar="N", help="Unrecorded repeats first."
+)
+@click.option("--label", help="Names the run folder (default: the projection's name).")
+@RESULTS_DIR
+@click.option(
+    "--batch-size",
+    type=Count(minimum=None),
+    default=READ_BATCH_SIZE,
+    show_default=True,
+    metavar="N",
+    help="Events per batch read from the store.",
+)
+@click.option(
+    "--save-baseline",
+    metavar="NAME",
+    help="Also keep the run as baseline NAME of this machine, for compare baseline:NAME (only if verified).",
+)
+@QUIET
+def run(
+    store: str,
+    projection: str,
+    intervals: tuple[int, ...],
+    repeats: int,
+    warmup: int,
+    label: str | None,
+    out: Path,
+    batch_size: int,
+    save_baseline: str | None,
+    quiet: bool,
+) -> None:
+    """Replay PROJECTION over STORE from event 0 and from snapshots every k events.
+
+    For each interval: a snapshot pass (replay, snapshot cost), catch-up from the latest
+    snapshot with an expected (k/2) and worst (k-1) tail, and verification that each
+    caught-up state equals a full replay's. Writes OUT/<stamp>-<label>/ and prints the
+    summary. Exits 4 if a catch-up diverged from the full replay. The projection's
+    snapshots in STORE are replaced and removed when the run ends.
+
+    \b
+    Example:
+      catchup run data/ledger --projection balances --intervals 0,10k,100k,1M --repeats 5
+      catchup run data/ledger -p myproject/projections.py:Ledger --label before-fix
+      catchup run data/ledger -p balances --save-baseline main
+    """
+    from bench.experiment import ExperimentConfig
+    from bench.results.baselines import check_baseline_name, machine_name
+    from bench.results.baselines import save_baseline as keep_baseline
+    from bench.runner import execute_run
+
+    if save_baseline is not None:
+        check_baseline_name(save_baseline)  # before the work, not after it
+    config = ExperimentConfig(intervals=intervals, repeats=repeats, warmup=warmup, batch_size=batch_size)
+    outcome = execute_run(store, projection, config, label=label, results_dir=out, emit=progress(quiet))
+    echo_outcome(outcome)
+    exit_on_divergence([outcome])
+    if save_baseline is not None:
+        saved = keep_baseline(outcome.run, save_baseline, out)
+        click.echo(f"baseline {save_baseline} of {machine_name()}: {saved}")
+
+
+def echo_outcome(outcome: RunOutcome) -> None:
+    """A finished run's summary table and where it was written."""
+    from bench.cli.text import format_summary
+
+    click.echo(format_summary(outcome.run))
+    click.echo(f"results: {outcome.run.path}")
+
+
+def exit_on_divergence(outcomes: list[RunOutcome]) -> None:
+    """Each diverged check as an error line with its first differing rows, then exit 4."""
+    diverged = [check for outcome in outcomes for check in outcome.result.checks if not check.ok]
+    for check in diverged:
+        click.echo(f"Error: {check.divergence_line}", err=True)
+        for line in check.differing:
+            click.echo(f"  {line}", err=True)
+    if diverged:
+        click.get_current_context().exit(Exit.DIVERGENCE)

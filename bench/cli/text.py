@@ -1,0 +1,139 @@
+"""How summaries read on a terminal: ``catchup show``, ``run``, ``live`` and ``info``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bench.results import Run
+from bench.results.stats import Summary
+from bench.results.summary import SUMMARY_COLUMNS
+from bench.units import interval_label, verified_label
+from stores.base import StoreInfo
+
+
+def format_summary(run: Run) -> str:
+    """The summary table ``catchup run`` and ``catchup show`` print; a few lines for a live run."""
+    if run.live is not None:
+        return format_live_summary(run)
+    config = run.config
+    lines = [
+        f"run {run.run_id}: {run.projection_name} over {run.store.get('uri', '?')} "
+        f"({run.store.get('backend', '?')}, head {run.summary[0].head if run.summary else 0:,}), "
+        f"{config.get('repeats')} repeat(s) after {config.get('warmup')} warm-up",
+    ]
+    rss = run.environment.get("peak_rss_bytes")
+    if rss:
+        lines[0] += f"; peak RSS {rss / 2**20:,.0f} MiB"
+    lines.append("")
+    header = tuple(head for column in SUMMARY_COLUMNS for head in _headers(column.terminal, column.kind))
+    table = [header]
+    for row in run.summary:
+        cells: list[str] = []
+        for column in SUMMARY_COLUMNS:
+            value = column.value(row)
+            cells += ["-"] if value is None else _TERMINAL[column.kind](value)
+        table.append(tuple(cells))
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    for number, cells_of_row in enumerate(table):
+        lines.append("  ".join(c.rjust(w) for c, w in zip(cells_of_row, widths, strict=True)).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.append("")
+    lines.append(
+        "medians over repeats; snap MB = all snapshots written in a pass; overhead = snapshot time / replay time;\n"
+        "catch-up = snapshot load and restore + tail replay (expected tail k/2, worst k-1); "
+        "vs full = full replay / expected catch-up"
+    )
+    for warning in run.warnings:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)
+
+
+def _headers(header: str, kind: str) -> tuple[str, ...]:
+    # An estimate takes two cells on a terminal: the median, then its 95% CI.
+    return (header, "95% CI") if kind == "estimate" else (header,)
+
+
+# How each kind of SUMMARY_COLUMNS value reads on a terminal: fixed decimals, aligned in columns.
+_TERMINAL: dict[str, Callable[[Any], list[str]]] = {
+    "interval": lambda k: [f"{int(k):,}" if k else interval_label(0)],
+    "count": lambda value: [f"{int(value):,}"],
+    "bytes": lambda value: [f"{value / 1e6:.2f}"],
+    "percent": lambda value: [f"{value:.1f}%"],
+    "rate": lambda value: [f"{value / 1e6:.2f}M"],
+    "seconds": lambda value: [f"{value:.4f}"],
+    "estimate": lambda value: _estimate(value),
+    "speedup": lambda value: [f"{value:.1f}x"],
+    "verified": lambda ok: [verified_label(ok)],
+}
+
+
+def _estimate(value: Summary) -> list[str]:
+    return [f"{value.median:.4f}", f"{value.ci_low:.4f}-{value.ci_high:.4f}"]
+
+
+def format_live_summary(run: Run) -> str:
+    """What ``catchup show`` prints for a live run: how it caught up, how stale it was, whether it verified."""
+    live = run.live
+    assert live is not None, "format_live_summary takes a live run"
+    model = live.model
+    share = f" ({live.rate_share:.0%})" if live.rate_requested > 0 else ""
+    start = f"snapshot at {live.start_position:,}" if live.start_from == "snapshot" else "event 0"
+    lines = [
+        f"live run {run.run_id}: {run.projection_name} over {run.store.get('uri', '?')} "
+        f"({run.store.get('backend', '?')}), snapshot every {live.interval:,} events",
+        f"rate: {live.rate_requested:,.0f} events/s requested, {live.rate_achieved:,.0f} achieved{share} by "
+        f"{live.writers} writer(s); started from {start} (head {live.start_head:,}, tail {live.tail_events:,} events)",
+    ]
+    if live.rate_short:
+        lines.append("warning: the writers could not keep up; this run measured a lower rate than requested")
+    if live.has_caught_up and live.caught_up_s is not None:
+        lines.append(f"caught up at {live.caught_up_s:.3f} s")
+    else:
+        lines.append(live.never_caught_up)
+    lines.append(f"peak lag: {live.peak_lag_s:.3f} s ({live.peak_lag_events:,} events)")
+    after = live.lag_after_catchup_s
+    if after:
+        lines.append(
+            f"lag after catch-up: p50 {after.p50:.3f} s, p95 {after.p95:.3f} s, p99 {after.p99:.3f} s, "
+            f"max {after.max:.3f} s"
+        )
+    predicted, measured = model.predicted_caught_up_s, model.measured_caught_up_s
+    lines.append(
+        f"model: replay rate {model.replay_rate:,.0f} events/s, predicted "
+        + (f"{predicted:.3f} s" if predicted is not None else "never (rate >= replay rate)")
+        + ", measured "
+        + (f"{measured:.3f} s" if measured is not None else "never")
+    )
+    lines.append(
+        f"verified: {'yes' if live.verified else 'NO, DIVERGED'}; final head {live.final_head:,}; "
+        f"{len(live.dead_positions):,} dead position(s); {len(live.writer_failures):,} writer failure(s)"
+    )
+    for failure in live.writer_failures:
+        lines.append(f"writer failure: {failure}")
+    for warning in run.warnings:
+        lines.append(f"warning: {warning}")
+    return "\n".join(lines)
+
+
+def format_info(info: StoreInfo) -> str:
+    """``catchup info``: a store's description, one labelled line each."""
+    rows: list[tuple[str, str]] = [
+        ("store", info.uri),
+        ("backend", f"{info.backend} ({info.layout})"),
+        ("complete", "yes" if info.complete else "NO: an interrupted or running load; regenerate with --overwrite"),
+        ("head", f"{info.head:,}"),
+        ("size", f"{info.size_bytes / 1e6:,.1f} MB ({info.size_bytes:,} bytes)"),
+    ]
+    if info.fingerprint:
+        fp = info.fingerprint
+        params = fp.get("params", {})
+        summary = ", ".join(f"{key}={params[key]}" for key in ("events", "accounts", "seed", "skew") if key in params)
+        rows.append(("fingerprint", f"{fp.get('id')} ({fp.get('generator')} v{fp.get('version')}: {summary})"))
+    if info.currencies:
+        rows.append(("currencies", ", ".join(info.currencies)))
+    for key, value in info.details.items():
+        rows.append((key.replace("_", " "), ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)

@@ -1,0 +1,127 @@
+"""From a live run's samples to its measurements: caught up or not, peak and later lag, the model.
+
+The model is the queueing view of catch-up: a projection that replays at μ events/s
+while events arrive at λ events/s closes a tail of T events, after loading a snapshot in
+L seconds, in t = (L + T/μ) / (1 − λ/μ): it must replay the tail and everything that
+arrives meanwhile. For λ ≥ μ it never catches up and the lag grows at λ − μ events/s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from bench.results import LagPercentiles, LiveModel, LiveSummary
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    replay_rate: float  # μ, events/s, measured on this store before the writers start
+    load_s: float  # L: snapshot load + restore; 0 when starting from zero
+    tail_events: int  # T
+
+
+def predicted_catchup_s(model: ModelInputs, append_rate: float) -> float | None:
+    """t = (L + T/μ) / (1 − λ/μ), or None when λ ≥ μ: never."""
+    mu = model.replay_rate
+    if mu <= 0 or append_rate >= mu:
+        return None
+    return (model.load_s + model.tail_events / mu) / (1.0 - append_rate / mu)
+
+
+def caught_up_at(timeseries: pa.Table, within_events: int) -> float | None:
+    """The first sample time at which the lag was within ``within_events``, after the start's tail."""
+    lag = timeseries.column("lag_events").to_numpy()
+    times = timeseries.column("t_s").to_numpy()
+    hits = np.flatnonzero(lag <= within_events)
+    return float(times[hits[0]]) if hits.size else None
+
+
+def lag_growth(timeseries: pa.Table) -> float | None:
+    """Events/s by which the lag grows over the second half of the run (least squares); None if too short."""
+    times = timeseries.column("t_s").to_numpy()
+    lag = timeseries.column("lag_events").to_numpy().astype(np.float64)
+    half = times >= times[-1] / 2 if times.size else times
+    if np.count_nonzero(half) < 3:
+        return None
+    slope, _ = np.polyfit(times[half], lag[half], 1)
+    return float(slope)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the time series says: the parts of a LiveSummary that are measured, not set up."""
+
+    rate_achieved: float
+    caught_up_s: float | None
+    peak_lag_events: int
+    peak_lag_s: float
+    lag_after_catchup_s: LagPercentiles | None
+    lag_growth_events_per_s: float | None
+    duration_s: float
+    model: LiveModel
+
+
+def measure(timeseries: pa.Table, *, model: ModelInputs, within_events: int) -> Measured:
+    """Caught up or not, the lags, the achieved rate, and the model asked about that rate."""
+    times = timeseries.column("t_s").to_numpy()
+    lag_s = timeseries.column("lag_s").to_numpy()
+    lag_events = timeseries.column("lag_events").to_numpy()
+    appended = timeseries.column("appended").to_numpy()
+    duration = float(times[-1]) if times.size else 0.0
+    caught = caught_up_at(timeseries, within_events)
+    after = lag_s[times > caught] if caught is not None else np.empty(0)  # strictly after: the tail is behind
+    achieved = float(appended[-1] / duration) if duration > 0 else 0.0
+    # λ is the rate the writers achieved: when the store cannot take the requested rate,
+    # the projection faced the lower one, and the model must be asked about that.
+    return Measured(
+        rate_achieved=achieved,
+        caught_up_s=caught,
+        peak_lag_events=int(lag_events.max()) if lag_events.size else 0,
+        peak_lag_s=float(lag_s.max()) if lag_s.size else 0.0,
+        lag_after_catchup_s=LagPercentiles(
+            p50=float(np.percentile(after, 50)),
+            p95=float(np.percentile(after, 95)),
+            p99=float(np.percentile(after, 99)),
+            max=float(after.max()),
+        )
+        if after.size
+        else None,
+        lag_growth_events_per_s=None if caught is not None else lag_growth(timeseries),
+        duration_s=duration,
+        model=LiveModel(
+            replay_rate=model.replay_rate,
+            load_s=model.load_s,
+            tail_events=model.tail_events,
+            append_rate=achieved,
+            predicted_caught_up_s=predicted_catchup_s(model, achieved),
+            measured_caught_up_s=caught,
+        ),
+    )
+
+
+def live_warnings(live: LiveSummary) -> list[str]:
+    """The lines a live run's run.json warns with: short rate, never caught up, failures, dead positions."""
+    warnings = []
+    if live.rate_short:
+        warnings.append(
+            f"the writers appended {live.rate_achieved:,.0f} events/s of the {live.rate_requested:,.0f} "
+            "requested: the store or machine could not take more, so this run measured the lower rate"
+        )
+    if not live.caught_up:
+        warnings.append(live.never_caught_up)
+    for failure in live.writer_failures:
+        warnings.append(f"a writer failed: {failure}")
+    if live.dead_positions:
+        warnings.append(
+            f"{len(live.dead_positions)} position(s) were reserved but never committed (a writer died or rolled "
+            "back); the projection skipped them once no transaction could still commit them"
+        )
+    if not live.verified:
+        warnings.append(DIVERGED)
+    return warnings
+
+
+DIVERGED = "divergence: the tailed state differs from a full replay of the final log"

@@ -1,0 +1,240 @@
+"""Catching up and tailing while the writers append: the loop, the lag sampler, the staleness clock.
+
+A fresh projection loads the starting snapshot (or starts from zero), then tails the
+store through ``stores.tail.TailReader``, which never skips a position that may still
+commit, taking snapshots every K events. A sampler thread records time, head, position
+and lag every 100 ms. The loop ends ``observe_s`` seconds after catching up, at
+``max_duration_s`` without catching up, or when every writer has failed.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import count
+
+import pyarrow as pa
+
+from bench.live.config import DRAIN_TIMEOUT_S, SAMPLE_PERIOD_S, LiveConfig, LiveFailed
+from bench.live.writer import Commit, Reports, WriterFailed
+from bench.replay import Stops, apply_batches, projection_code
+from bench.results import TIMESERIES_SCHEMA
+from projections import Projection
+from stores.base import READ_BATCH_SIZE, EventStore
+from stores.tail import TailReader
+
+
+@dataclass(frozen=True)
+class LagSample:
+    """One row of the time series (bench.results.TIMESERIES_SCHEMA says what each is)."""
+
+    t_s: float
+    head: int
+    position: int
+    lag_events: int
+    lag_s: float
+    appended: int
+
+
+@dataclass
+class Tailed:
+    """What the catch-up and tail loop leaves: the sampler's record, the projection and where it stands."""
+
+    sampler: Sampler
+    projection: Projection
+    reader: TailReader
+    snapshots_taken: int
+
+
+class StalenessClock:
+    """Commits not yet fully applied, for the age of the oldest unapplied event."""
+
+    def __init__(self, start_head: int, started_at: float) -> None:
+        self.start_head = start_head
+        self.started_at = started_at
+        self.head = start_head
+        self.appended = 0
+        self._pending: list[Commit] = []
+
+    def record(self, commit: Commit) -> None:
+        self.head = max(self.head, commit.last)
+        self.appended += commit.count
+        self._pending.append(commit)
+
+    def lag_s(self, position: int, now: float) -> float:
+        if position < self.start_head:
+            return now - self.started_at
+        self._pending = [c for c in self._pending if c.last > position]
+        return now - min(c.committed_at for c in self._pending) if self._pending else 0.0
+
+
+class Sampler(threading.Thread):
+    """Every period: drain the writers' reports, then record one row of the time series."""
+
+    def __init__(self, reports: Reports, clock: StalenessClock, reader: TailReader, period_s: float) -> None:
+        super().__init__(name="catchup-live-sampler", daemon=True)
+        self.reports, self.clock, self.reader, self.period_s = reports, clock, reader, period_s
+        self.rows: list[LagSample] = []
+        self.failures: list[tuple[int, str]] = []  # (writer, one line)
+        self.halt = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        next_at = self.clock.started_at
+        while not self.halt.is_set():
+            self.sample()
+            next_at += self.period_s
+            self.halt.wait(max(0.0, next_at - time.monotonic()))
+
+    def drain(self) -> None:
+        while True:
+            try:
+                self.take(self.reports.get_nowait())
+            except queue.Empty:
+                return
+
+    def take(self, report: object) -> None:
+        if isinstance(report, Commit):
+            self.clock.record(report)
+        elif isinstance(report, WriterFailed):
+            self.failures.append((report.writer, report.message))
+
+    def sample(self) -> None:
+        with self.lock:
+            self.drain()
+            now = time.monotonic()
+            position = self.reader.position
+            head = max(self.clock.head, position)
+            lag_s = self.clock.lag_s(position, now)
+            self.rows.append(
+                LagSample(
+                    t_s=now - self.clock.started_at,
+                    head=head,
+                    position=position,
+                    lag_events=head - position,
+                    lag_s=lag_s,
+                    appended=self.clock.appended,
+                )
+            )
+
+    def lag_events(self) -> int:
+        with self.lock:
+            return max(self.clock.head, self.reader.position) - self.reader.position
+
+
+def load_snapshot(store: EventStore, projection_cls: type[Projection], position: int) -> Projection:
+    snapshots = store.snapshots()
+    info = snapshots.latest(projection_cls.name, at_or_before=position)
+    if info is None or info.position != position:
+        raise LiveFailed(f"the starting snapshot at {position:,} is missing; the store changed during setup")
+    table = snapshots.load(info)
+    with projection_code(projection_cls, "restore"):
+        return projection_cls.restore(table)
+
+
+def catch_up_and_tail(
+    store: EventStore,
+    projection_cls: type[Projection],
+    config: LiveConfig,
+    start_head: int,
+    start_position: int,
+    t0: float,
+    reports: Reports,
+    say: Callable[[str], None],
+) -> Tailed:
+    """From the starting snapshot (or zero), catch up and keep tailing until the run is over."""
+    if start_position > 0:
+        projection = load_snapshot(store, projection_cls, start_position)
+    else:
+        with projection_code(projection_cls, "__init__"):
+            projection = projection_cls()
+    reader = TailReader(store, after=start_position, batch_size=config.batch_size)
+    sampler = Sampler(reports, StalenessClock(start_head, t0), reader, SAMPLE_PERIOD_S)
+    tailed = Tailed(sampler, projection, reader, snapshots_taken=0)
+    snapshots = store.snapshots()
+
+    def save(position: int) -> None:
+        with projection_code(projection_cls, "snapshot"):
+            state = projection.snapshot()
+        snapshots.save(projection_cls.name, position, state)
+        tailed.snapshots_taken += 1
+
+    stops = Stops(count((start_position // config.interval + 1) * config.interval, config.interval))
+    sampler.start()
+    try:
+        _tail_until_done(
+            tailed, config, start_head, t0, lambda batches: apply_batches(batches, projection, stops, save), say
+        )
+    finally:
+        sampler.halt.set()
+        sampler.join()
+    sampler.sample()  # the state at the stop
+    return tailed
+
+
+def _tail_until_done(
+    tailed: Tailed,
+    config: LiveConfig,
+    start_head: int,
+    t0: float,
+    apply: Callable[[Iterator[pa.RecordBatch]], object],
+    say: Callable[[str], None],
+) -> None:
+    """Poll and apply until ``observe_s`` after catching up, ``max_duration_s``, or every writer failed."""
+    reader, sampler = tailed.reader, tailed.sampler
+    caught_at: float | None = None
+    last_note = t0
+    while True:
+        before = reader.position
+        apply(_for_a_while(reader.poll()))
+        now = time.monotonic()
+        if caught_at is None and reader.position >= start_head and sampler.lag_events() <= config.batch_size:
+            caught_at = now
+            say(f"caught up after {now - t0:.2f} s at position {reader.position:,}")
+        if caught_at is not None and now - caught_at >= config.observe_s:
+            return
+        if now - t0 >= config.max_duration_s:
+            if caught_at is None:
+                say(f"not caught up after {config.max_duration_s:g} s (--max-duration); stopping")
+            return
+        if sampler.failures and len(sampler.failures) >= config.writers:
+            say("every writer failed; stopping")
+            return
+        if now - last_note >= 5.0:
+            last_note = now
+            say(f"t={now - t0:.0f} s position {reader.position:,} lag {sampler.lag_events():,} events")
+        if reader.position == before:
+            time.sleep(0.002)  # nothing new: do not spin on the store
+
+
+def _for_a_while(batches: Iterator[pa.RecordBatch], budget_s: float = 0.2) -> Iterator[pa.RecordBatch]:
+    """The batches of one poll, cut short after ``budget_s`` so the loop looks at the clock and the lag."""
+    until = time.monotonic() + budget_s
+    for batch in batches:
+        yield batch
+        if time.monotonic() >= until:
+            return
+
+
+def drain(store: EventStore, projection: Projection, reader: TailReader) -> None:
+    """After the writers stopped: apply everything they committed (holes settle once their transactions end)."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT_S
+    target = store.visible_head()
+    reader.batch_size = max(reader.batch_size, READ_BATCH_SIZE)  # no longer measured: read in big batches
+    while reader.position < target:
+        before = reader.position
+        apply_batches(reader.poll(), projection, Stops(()))
+        if time.monotonic() > deadline:
+            raise LiveFailed(f"could not read to the final head {target:,} within {DRAIN_TIMEOUT_S:g} s")
+        if reader.position == before:
+            time.sleep(0.01)  # waiting for a hole to settle
+
+
+def timeseries_table(rows: list[LagSample]) -> pa.Table:
+    """The sampler's rows as the table a live run's folder keeps, column by column by name."""
+    return pa.table(
+        {name: [getattr(row, name) for row in rows] for name in TIMESERIES_SCHEMA.names}, schema=TIMESERIES_SCHEMA
+    )

@@ -1,0 +1,144 @@
+"""Drawing helpers the report's figures share: panels per dataset, interval axes, scales, captions.
+
+Runs that replayed the same dataset share one panel (colour = run); runs of different
+datasets each get their own panel, never one set of axes. Figures carry their caption
+drawn into the image, so a PNG pasted into slides still says what to read from it.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
+
+from bench.results.run_set import RunSet
+from bench.results.stats import Summary
+from bench.units import format_rate, interval_label
+
+matplotlib.rcParams["svg.hashsalt"] = "catchup"  # stable SVG ids: the same run draws the same file
+
+PANEL_SIZE = (7.5, 4.6)  # inches per panel
+PNG_DPI = 150
+_COLOURS = matplotlib.color_sequences["tab10"]
+_CAPTION_WIDTH = 115  # characters per caption line for one panel's width
+
+
+Panels = list[tuple[tuple[Axes, ...], list[int]]]  # each row of axes with the run indexes it draws
+
+
+def panel_grid(runset: RunSet, title: str, *, by_run: bool = False, columns: int = 1) -> tuple[Figure, Panels]:
+    """One row of ``columns`` axes per panel: all runs together when they share a dataset, else one per run."""
+    overlay = (runset.single or runset.same_dataset) and not by_run
+    groups = [list(range(len(runset.runs)))] if overlay else [[i] for i in range(len(runset.runs))]
+    rows = len(groups)
+    width = PANEL_SIZE[0] * (1 if columns == 1 else 0.8 * columns)  # side-by-side panels may be narrower
+    figure = Figure(figsize=(width, PANEL_SIZE[1] * rows + 0.9), layout="constrained")
+    grid = figure.subplots(rows, columns, squeeze=False)
+    figure.suptitle(title, fontsize=13, fontweight="bold")
+    panels: Panels = []
+    for row, members in enumerate(groups):
+        axes = tuple(grid[row])
+        if len(groups) > 1 or by_run and not runset.single:
+            axes[0].set_title(panel_title(runset, members[0]), fontsize=10, loc="left")
+        for each in axes:
+            each.grid(True, which="major", alpha=0.3)
+        panels.append((axes, members))
+    return figure, panels
+
+
+def panel_title(runset: RunSet, index: int) -> str:
+    run = runset.runs[index]
+    title = f"{runset.names[index]}: {run.projection_name} on {run.store.get('backend', '?')}, {run.head:,} events"
+    if run.live is not None:
+        title += f" + {format_rate(run.live.rate_requested)} asked"
+    return title
+
+
+def errorbar(axes: Axes, ks: list[int], stats: list[Summary], style: str, colour: Any, label: str) -> None:
+    medians = [s.median for s in stats]
+    low = [max(m - s.ci_low, 0.0) for m, s in zip(medians, stats, strict=True)]
+    high = [max(s.ci_high - m, 0.0) for m, s in zip(medians, stats, strict=True)]
+    axes.errorbar(ks, medians, yerr=[low, high], fmt=style, color=colour, capsize=3, markersize=5, label=label)
+
+
+def interval_axis(axes: Axes, ks: list[int]) -> None:
+    """k on x, log when the intervals span a decade or more, ticks exactly at the measured k."""
+    axes.set_xlabel("snapshot interval k (events)")
+    ticks = sorted(set(ks))
+    if not ticks:
+        axes.text(
+            0.5,
+            0.5,
+            "no snapshot intervals in this run (k=0 only)",
+            ha="center",
+            va="center",
+            transform=axes.transAxes,
+            fontsize=9,
+            color="dimgray",
+        )
+        return
+    if ticks[-1] / ticks[0] >= 10:
+        axes.set_xscale("log")
+        axes.xaxis.set_minor_locator(NullLocator())
+    axes.xaxis.set_major_locator(FixedLocator(ticks))
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: interval_label(int(round(value)))))
+    if len(ticks) == 1:
+        axes.set_xlim(ticks[0] / 2, ticks[0] * 2)
+
+
+def legend_below(axes: Axes) -> None:
+    """Under the axes, where it cannot hide a line; two columns keep it short."""
+    axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+
+
+def log_if_wide(axes: Axes, values: list[float], label: Callable[[float], str]) -> None:
+    """Log y when the values span 20x or more, with plain tick labels (10 ms, not 10^-2) either way."""
+    positive = [v for v in values if v > 0]
+    if positive and max(positive) / min(positive) >= 20:
+        axes.set_yscale("log")
+        axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axes.yaxis.set_minor_formatter(NullFormatter())
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: label(value) if value > 0 else "0"))
+
+
+def symlog_if_wide(axes: Axes, values: list[float], linthresh: float, label: Callable[[float], str]) -> None:
+    """Symlog y (linear up to ``linthresh``, so 0 stays on the axis) when the values above it span 20x or more."""
+    positive = [max(v, linthresh) for v in values if v > 0]
+    if positive and max(positive) / min(positive) >= 20:
+        axes.set_yscale("symlog", linthresh=linthresh, linscale=0.5)
+        axes.yaxis.set_minor_formatter(NullFormatter())
+    axes.set_ylim(bottom=0)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: label(value) if value > 0 else "0"))
+
+
+def colour_of(index: int) -> Any:
+    return _COLOURS[index % len(_COLOURS)]
+
+
+def tint(colour: Any, amount: float) -> tuple[float, float, float]:
+    """``colour`` mixed with white: 0 keeps it, 1 is white."""
+    return tuple(c + (1.0 - c) * amount for c in colour[:3])
+
+
+def add_caption(figure: Figure, caption: str) -> None:
+    width = figure.get_figwidth() / PANEL_SIZE[0] * _CAPTION_WIDTH
+    lines = textwrap.wrap(caption, width=int(width))
+    height = (0.17 * len(lines) + 0.15) / figure.get_figheight()
+    engine = figure.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):  # always, from panels; the check is for the type checker
+        engine.set(rect=(0.0, height, 1.0, 1.0 - height))
+    figure.text(0.01, 0.012, "\n".join(lines), fontsize=8.5, color="#333333", va="bottom", ha="left", wrap=False)
+
+
+def encode(figure: Figure, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    metadata = {"Date": None} if kind == "svg" else {"Software": "catchup"}
+    figure.savefig(buffer, format=kind, dpi=PNG_DPI, metadata=metadata)
+    return buffer.getvalue()

@@ -1,0 +1,324 @@
+"""The report's figures, drawn with matplotlib from the runs' summaries.
+
+Each figure has a title, axes labelled with units, and a caption drawn into the image,
+so a PNG pasted into slides still says what to read from it. Runs that replayed the same
+dataset share one panel (colour = run); runs of different datasets each get their own
+panel, never one set of axes. Catch-up figures draw only the catch-up runs of a set and
+the staleness figure only its live runs; ``figures_for`` names the figures a set has data
+for. matplotlib's object API (``Figure``, not ``pyplot``) keeps
+no global state, so drawing needs no display and leaks no figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from bench.report.document import RenderedFigure
+from bench.report.figure_axes import (
+    add_caption,
+    colour_of,
+    encode,
+    errorbar,
+    interval_axis,
+    legend_below,
+    log_if_wide,
+    panel_grid,
+    tint,
+)
+from bench.report.staleness import staleness_figure
+from bench.results import IntervalSummary, Run
+from bench.results.run_set import RunSet
+from bench.units import format_rate, format_seconds, interval_label
+from stores.errors import InvalidParameter
+
+
+@dataclass(frozen=True)
+class _Spec:
+    name: str
+    title: str
+    caption: str
+    draw: Callable[[RunSet], Figure]
+
+
+CATCHUP_FIGURE_NAMES = ("catchup_vs_interval", "throughput", "snapshot_cost", "frontier")
+LIVE_FIGURE_NAMES = ("staleness",)
+FIGURE_NAMES = CATCHUP_FIGURE_NAMES + LIVE_FIGURE_NAMES
+
+
+def figures_for(runset: RunSet) -> list[str]:
+    """The figures ``runset`` has data for: the catch-up ones if it has a catch-up run, staleness if a live one."""
+    names: list[str] = []
+    if runset.catchup_runs is not None:
+        names += CATCHUP_FIGURE_NAMES
+    if runset.live_runs is not None:
+        names += LIVE_FIGURE_NAMES
+    return names
+
+
+def draw_figure(runset: RunSet, name: str) -> Figure:
+    """One figure, drawn but not captioned or encoded; ``name`` is one of FIGURE_NAMES."""
+    return _SPEC_BY_NAME[name].draw(_runs_for(runset, name))
+
+
+def render_figures(runset: RunSet) -> list[RenderedFigure]:
+    """The figures the runs have data for, drawn and encoded: PNG and SVG with the caption, and a PNG for embedding."""
+    rendered = []
+    for name in figures_for(runset):
+        spec = _SPEC_BY_NAME[name]
+        figure = spec.draw(_runs_for(runset, name))
+        embedded = encode(figure, "png")
+        add_caption(figure, spec.caption)
+        png, svg = encode(figure, "png"), encode(figure, "svg")
+        rendered.append(RenderedFigure(spec.name, spec.title, spec.caption, png, svg, embedded))
+    return rendered
+
+
+def write_figures(figures: Sequence[RenderedFigure], folder: Path) -> list[Path]:
+    """Write NAME.png and NAME.svg for each figure into ``folder``; returns the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for figure in figures:
+        for suffix, content in (("png", figure.png), ("svg", figure.svg)):
+            path = folder / f"{figure.name}.{suffix}"
+            path.write_bytes(content)
+            written.append(path)
+    return written
+
+
+def _runs_for(runset: RunSet, name: str) -> RunSet:
+    """The runs figure ``name`` draws: the live runs for staleness, the catch-up runs for the others."""
+    live = name in LIVE_FIGURE_NAMES
+    subset = runset.live_runs if live else runset.catchup_runs
+    if subset is None:
+        raise InvalidParameter(
+            f"figure {name} draws {'live' if live else 'catch-up'} runs and these runs have none; "
+            f"draw one of {', '.join(figures_for(runset))}"
+        )
+    return subset
+
+
+# --- the figures -------------------------------------------------------------------------
+
+
+def _catchup_figure(runset: RunSet) -> Figure:
+    figure, panels = panel_grid(runset, "Catch-up time after a restart, by snapshot interval")
+    for (axes,), members in panels:
+        times: list[float] = []
+        for index in members:
+            run, colour, name = runset.runs[index], colour_of(index), runset.names[index]
+            rows = _snapshot_rows(run)
+            if rows:
+                ks = [row.interval for row in rows]
+                for case, style, what in (
+                    ("expected", "o-", "expected (tail k/2)"),
+                    ("worst", "s--", "worst (tail k-1)"),
+                ):
+                    stats = [row.case(case).catchup_s for row in rows]
+                    errorbar(axes, ks, stats, style, colour, f"{name}: {what}")
+                    times += [s.ci_low for s in stats] + [s.ci_high for s in stats]
+            full = run.full_replay_s
+            if full:
+                axes.axhline(full, color=colour, linestyle=":", linewidth=1.5, label=f"{name}: full replay from 0")
+                times.append(full)
+        interval_axis(axes, [r.interval for i in members for r in _snapshot_rows(runset.runs[i])])
+        log_if_wide(axes, times, format_seconds)
+        axes.set_ylabel("catch-up time")
+        legend_below(axes)
+    return figure
+
+
+def _throughput_figure(runset: RunSet) -> Figure:
+    figure, panels = panel_grid(
+        runset, "Replay throughput per snapshot interval, split into fetch and apply", by_run=True
+    )
+    for (axes,), members in panels:
+        (index,) = members
+        run = runset.runs[index]
+        rows = run.summary
+        positions = range(len(rows))
+        head = run.head
+        series = (
+            ("replay (fetch + apply)", [row.events_per_s.median for row in rows], 0.0),
+            ("fetch alone", [head / max(row.fetch_s.median, 1e-12) for row in rows], 0.55),
+            ("apply alone", [head / max(row.apply_s.median, 1e-12) for row in rows], 0.8),
+        )
+        width = 0.26
+        for offset, (what, rates, shade) in zip((-width, 0.0, width), series, strict=True):
+            bars = axes.bar(
+                [p + offset for p in positions],
+                [rate / 1e6 for rate in rates],
+                width,
+                color=tint(colour_of(index), shade),
+                edgecolor=colour_of(index),
+                label=what,
+            )
+            axes.bar_label(bars, [format_rate(rate).replace(" events/s", "") for rate in rates], fontsize=7, padding=2)
+            if what.startswith("replay"):  # the measured rate gets its confidence interval
+                low = [(r - row.events_per_s.ci_low) / 1e6 for r, row in zip(rates, rows, strict=True)]
+                high = [(row.events_per_s.ci_high - r) / 1e6 for r, row in zip(rates, rows, strict=True)]
+                axes.errorbar(
+                    [b.get_x() + b.get_width() / 2 for b in bars],
+                    [r / 1e6 for r in rates],
+                    yerr=[low, high],
+                    fmt="none",
+                    ecolor="black",
+                    capsize=3,
+                    linewidth=1,
+                )
+        axes.set_xticks(list(positions), [interval_label(row.interval) for row in rows])
+        axes.set_xlabel("snapshot interval k (events)")
+        axes.set_ylabel("million events per second")
+        axes.margins(y=0.12)  # room for the value labels
+        axes.legend(fontsize=8, loc="best")
+    return figure
+
+
+def _snapshot_cost_figure(runset: RunSet) -> Figure:
+    figure, panels = panel_grid(runset, "What snapshots cost, by snapshot interval", columns=2)
+    for (overhead_axes, bytes_axes), members in panels:
+        ks_all: list[int] = []
+        overheads: list[float] = []
+        sizes: list[float] = []
+        for index in members:
+            run, colour, name = runset.runs[index], colour_of(index), runset.names[index]
+            rows = _snapshot_rows(run)
+            ks = [row.interval for row in rows]
+            ks_all += ks
+            stats = [row.overhead_pct for row in rows]
+            if rows:
+                errorbar(overhead_axes, ks, stats, "o-", colour, name)
+                megabytes = [row.snapshot_bytes / 1e6 for row in rows]
+                bytes_axes.plot(ks, megabytes, "o-", color=colour, label=name)
+                sizes += megabytes
+                overheads += [s.median for s in stats]
+        for axes in (overhead_axes, bytes_axes):
+            interval_axis(axes, ks_all)
+            if ks_all:
+                axes.legend(fontsize=8, loc="best")
+        log_if_wide(overhead_axes, overheads, lambda value: f"{value:g}%")
+        overhead_axes.set_ylabel("snapshot time, % of replay time")
+        if len(panels) == 1:  # else the run names the panel there
+            overhead_axes.set_title("time overhead", fontsize=10)
+        bytes_axes.set_ylabel("snapshot bytes written per pass (MB)")
+        if len(panels) == 1:  # else the run names the panel there
+            bytes_axes.set_title("storage", fontsize=10)
+        log_if_wide(bytes_axes, sizes, lambda value: f"{value:g}")
+    return figure
+
+
+def _frontier_figure(runset: RunSet) -> Figure:
+    figure, panels = panel_grid(runset, "Trade-off: catch-up time against snapshot overhead")
+    for (axes,), members in panels:
+        times: list[float] = []
+        for index in members:
+            run, colour, name = runset.runs[index], colour_of(index), runset.names[index]
+            points = frontier_points(run)
+            optimal = [p for p in points if p.pareto]
+            axes.plot([p.overhead_pct for p in optimal], [p.catchup_s for p in optimal], "-", color=colour, alpha=0.5)
+            for point in points:
+                axes.plot(
+                    point.overhead_pct,
+                    point.catchup_s,
+                    "o",
+                    markersize=8,
+                    color=colour,
+                    markerfacecolor=colour if point.pareto else "white",
+                )
+                axes.annotate(
+                    interval_label(point.interval),
+                    (point.overhead_pct, point.catchup_s),
+                    textcoords="offset points",
+                    xytext=(6, 5),
+                    fontsize=8,
+                    color=colour,
+                )
+            axes.plot([], [], "o-", color=colour, label=f"{name}: Pareto-optimal (filled)")
+            times += [p.catchup_s for p in points]
+        axes.set_xscale("symlog", linthresh=1.0)  # 0% (no snapshots) must stay on the axis
+        axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
+        log_if_wide(axes, times, format_seconds)
+        axes.set_xlabel("snapshot overhead (% of replay time; lower is cheaper)")
+        axes.set_ylabel("expected catch-up time (lower is faster)")
+        legend_below(axes)
+    return figure
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    interval: int
+    overhead_pct: float
+    catchup_s: float
+    pareto: bool  # no other interval is at least as cheap and as fast, and better in one
+
+
+def frontier_points(run: Run) -> list[FrontierPoint]:
+    """One point per interval: median overhead against median expected catch-up."""
+    raw = [(row.interval, row.overhead_pct.median, row.expected.catchup_s.median) for row in run.summary]
+    points = []
+    for k, overhead, catchup in raw:
+        dominated = any(
+            o <= overhead and c <= catchup and (o < overhead or c < catchup) for other, o, c in raw if other != k
+        )
+        points.append(FrontierPoint(k, overhead, catchup, not dominated))
+    return sorted(points, key=lambda p: (p.overhead_pct, p.catchup_s))
+
+
+_SPECS = (
+    _Spec(
+        "catchup_vs_interval",
+        "Catch-up time by snapshot interval",
+        "Lower is better. Each point is the median catch-up (load the latest snapshot, restore, replay the tail) "
+        "with its 95% confidence interval; solid = expected tail (k/2), dashed = worst tail (k-1). The dotted "
+        "line is a full replay from event 0: the distance below it is what snapshots buy. Where expected and "
+        "worst meet, the fixed cost of loading the snapshot dominates the tail.",
+        _catchup_figure,
+    ),
+    _Spec(
+        "throughput",
+        "Replay throughput by snapshot interval",
+        "Higher is better. The first bar is the measured replay rate (median, 95% CI); the others are the rates "
+        "fetching alone and applying alone would sustain over the same events. The lower of those two limits the "
+        "replay. Snapshot time is left out here; the snapshot cost figure shows it.",
+        _throughput_figure,
+    ),
+    _Spec(
+        "snapshot_cost",
+        "Snapshot cost by snapshot interval",
+        "Lower is cheaper. Left: time spent taking and storing snapshots during a replay, as a percentage of "
+        "the replay itself (median, 95% CI). Right: bytes of all snapshots written in one pass over the events. "
+        "Both fall roughly as 1/k, until the state itself grows with the events.",
+        _snapshot_cost_figure,
+    ),
+    _Spec(
+        "frontier",
+        "Trade-off frontier",
+        "One point per snapshot interval, labelled with k (0 = no snapshots). Filled points are Pareto-optimal: "
+        "no other interval is both cheaper and faster to catch up. Pick among them by the recovery time you "
+        "need; a hollow point is beaten on both counts.",
+        _frontier_figure,
+    ),
+    _Spec(
+        "staleness",
+        "Staleness over time",
+        "Lower is fresher. Left: the lag in seconds, the age of the oldest committed event the projection has not "
+        "yet applied, sampled every 100 ms from the moment the writers started; right: the same lag counted in "
+        "events behind the head. Read three things: the time to the dashed line, where the run reports the "
+        "projection caught up; the peak before it; and how far the lag stays above the dotted sampling-period "
+        "line afterwards (a lag at or under one sample is as fresh as this sampling can tell). A run that never "
+        "caught up says so, with the rate its lag grew.",
+        staleness_figure,
+    ),
+)
+
+
+_SPEC_BY_NAME = {spec.name: spec for spec in _SPECS}
+assert tuple(_SPEC_BY_NAME) == FIGURE_NAMES
+
+
+def _snapshot_rows(run: Run) -> list[IntervalSummary]:
+    return [row for row in run.summary if row.interval > 0]

@@ -1,0 +1,33 @@
+"""Small phrases every part of a report uses: run names, lists, plurals, backends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bench.results import Run
+from bench.results.run_set import RunSet
+
+NOT_APPLICABLE = "–"  # a cell for a setting the run's kind does not have
+
+
+def named(runset: RunSet) -> zip[tuple[str, Run]]:
+    return zip(runset.names, runset.runs, strict=True)
+
+
+def listing(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def plural(items: Sequence[object]) -> str:
+    return "" if len(items) == 1 else "s"
+
+
+def backend_name(run: Run) -> str:
+    backend = str(run.store.get("backend", "?"))
+    return {"parquet": "Parquet", "postgres": "Postgres"}.get(backend, backend)
+
+
+def which(runset: RunSet) -> str:
+    projections = sorted({run.projection_name for run in runset.runs})
+    return f"the {projections[0]} projection" if len(projections) == 1 else f"the {listing(projections)} projections"

@@ -1,0 +1,145 @@
+"""A live run's results, as run.json's ``live`` object holds them, and the judgements made of them.
+
+Live mode (bench.live) catches a projection up while writers keep appending; this is
+what it measured. The judgements every reader of a live run makes (did the writers fall
+short of the rate asked, what "never caught up" says) are stated here once, so the
+run's warnings, ``catchup show``, the report and the staleness figure say the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from bench.results import parse
+from bench.units import format_seconds
+
+# Below this share of the requested rate the writers, not the projection, set the pace.
+RATE_SHORTFALL = 0.9
+START_FROM = ("snapshot", "zero")
+SAMPLE_PERIOD_S = 0.1  # a live run samples its lag this often
+
+
+@dataclass(frozen=True)
+class LagPercentiles:
+    """The lag in seconds over the samples after catching up."""
+
+    p50: float
+    p95: float
+    p99: float
+    max: float
+
+
+@dataclass(frozen=True)
+class LiveModel:
+    """The queueing model's inputs and its prediction against the measurement (bench.live.model)."""
+
+    replay_rate: float  # μ, events/s, measured before the writers started
+    load_s: float  # L: snapshot load + restore; 0 when starting from zero
+    tail_events: int  # T
+    append_rate: float  # λ: the rate the writers achieved
+    predicted_caught_up_s: float | None  # None: λ >= μ, never
+    measured_caught_up_s: float | None
+
+
+@dataclass(frozen=True)
+class LiveSummary:
+    """A live run: the setup, how it caught up, how stale it was, and whether it verified."""
+
+    interval: int  # K: snapshot every K events while tailing
+    writers: int
+    start_from: str  # one of START_FROM
+    max_duration_s: float
+    rate_requested: float
+    rate_achieved: float
+    caught_up: bool
+    caught_up_s: float | None
+    peak_lag_events: int
+    peak_lag_s: float
+    lag_after_catchup_s: LagPercentiles | None
+    lag_growth_events_per_s: float | None  # for a run that never caught up
+    duration_s: float
+    model: LiveModel
+    start_head: int
+    start_position: int
+    tail_events: int
+    snapshots: int
+    dead_positions: tuple[int, ...]
+    writer_failures: tuple[str, ...]
+    verified: bool
+    final_head: int
+
+    @property
+    def rate_share(self) -> float:
+        """The achieved rate as a share of the requested one (1 when none was requested)."""
+        return self.rate_achieved / self.rate_requested if self.rate_requested > 0 else 1.0
+
+    @property
+    def rate_short(self) -> bool:
+        """The writers fell short of the rate asked: the run measured a lower load than requested."""
+        return self.rate_requested > 0 and self.rate_achieved < RATE_SHORTFALL * self.rate_requested
+
+    @property
+    def has_caught_up(self) -> bool:
+        return self.caught_up and self.caught_up_s is not None
+
+    @property
+    def never_caught_up(self) -> str:
+        """'never caught up within 30 s (lag grows by 1,200 events/s)'."""
+        phrase = f"never caught up within {format_seconds(self.duration_s or self.max_duration_s)}"
+        if self.lag_growth_events_per_s is not None:
+            phrase += f" (lag grows by {self.lag_growth_events_per_s:,.0f} events/s)"
+        return phrase
+
+    def to_json(self) -> dict[str, Any]:
+        content = asdict(self)
+        content["dead_positions"] = list(self.dead_positions)
+        content["writer_failures"] = list(self.writer_failures)
+        return content
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "live") -> LiveSummary:
+        after = parse.member(data, "lag_after_catchup_s", where)
+        model = parse.member(data, "model", where)
+        model_where = f"{where}.model"
+        start_from = parse.text(data, "start_from", where)
+        if start_from not in START_FROM:
+            raise parse.Malformed(f"{where}.start_from is {start_from!r}, not one of {', '.join(START_FROM)}")
+        return cls(
+            interval=parse.whole(data, "interval", where),
+            writers=parse.whole(data, "writers", where),
+            start_from=start_from,
+            max_duration_s=parse.number(data, "max_duration_s", where),
+            rate_requested=parse.number(data, "rate_requested", where),
+            rate_achieved=parse.number(data, "rate_achieved", where),
+            caught_up=parse.flag(data, "caught_up", where),
+            caught_up_s=parse.optional_number(data, "caught_up_s", where),
+            peak_lag_events=parse.whole(data, "peak_lag_events", where),
+            peak_lag_s=parse.number(data, "peak_lag_s", where),
+            lag_after_catchup_s=None
+            if after is None
+            else LagPercentiles(
+                **{f.name: parse.number(after, f.name, f"{where}.lag_after_catchup_s") for f in fields(LagPercentiles)}
+            ),
+            lag_growth_events_per_s=parse.optional_number(data, "lag_growth_events_per_s", where),
+            duration_s=parse.number(data, "duration_s", where),
+            model=LiveModel(
+                replay_rate=parse.number(model, "replay_rate", model_where),
+                load_s=parse.number(model, "load_s", model_where),
+                tail_events=parse.whole(model, "tail_events", model_where),
+                append_rate=parse.number(model, "append_rate", model_where),
+                predicted_caught_up_s=parse.optional_number(model, "predicted_caught_up_s", model_where),
+                measured_caught_up_s=parse.optional_number(model, "measured_caught_up_s", model_where),
+            ),
+            start_head=parse.whole(data, "start_head", where),
+            start_position=parse.whole(data, "start_position", where),
+            tail_events=parse.whole(data, "tail_events", where),
+            snapshots=parse.whole(data, "snapshots", where),
+            dead_positions=tuple(parse.each(data, "dead_positions", where, parse.as_whole)),
+            writer_failures=tuple(parse.each(data, "writer_failures", where, parse.as_text)),
+            verified=parse.flag(data, "verified", where),
+            final_head=parse.whole(data, "final_head", where),
+        )
+
+
+LIVE_KEYS = tuple(f.name for f in fields(LiveSummary))

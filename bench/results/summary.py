@@ -1,0 +1,171 @@
+"""The per-interval summary of a catch-up run, as run.json's ``summary`` list holds it.
+
+One ``IntervalSummary`` per snapshot interval k (0 = no snapshots): the snapshot pass's
+timings over the measured repeats (each a stats.Summary: median, IQR, CI, CV), its
+snapshot count and bytes, and one ``CaseSummary`` per catch-up case (expected: tail k/2;
+worst: tail k-1). At k = 0 catching up is the full replay from 0, so a case holds only
+its total. Written by bench.summarize, read by the CLI, reports, compare and notebooks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench.results import parse
+from bench.results.schema import CASES
+from bench.results.stats import Summary
+
+# The snapshot pass's timed metrics, in run.json's order.
+PASS_TIMINGS = (
+    "replay_s",
+    "fetch_s",
+    "apply_s",
+    "events_per_s",
+    "snapshot_s",
+    "snapshot_state_s",
+    "snapshot_save_s",
+    "overhead_pct",
+)
+# A catch-up's timed parts beside its total, measured when a snapshot was loaded (k > 0).
+CASE_PARTS = ("load_s", "restore_s", "fetch_s", "apply_s")
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    """One catch-up case at one interval: from the latest snapshot, replay the tail."""
+
+    tail_events: float
+    snapshot_position: float
+    catchup_s: Summary  # load + restore + tail replay
+    speedup: float  # full replay / this catch-up, medians
+    verified: bool
+    # The parts, at k > 0; at k = 0 catching up is the full replay and has none.
+    load_s: Summary | None = None
+    restore_s: Summary | None = None
+    fetch_s: Summary | None = None
+    apply_s: Summary | None = None
+
+    @property
+    def load_restore_s(self) -> float | None:
+        """Median snapshot load + restore: the fixed cost of starting from a snapshot."""
+        if self.load_s is None or self.restore_s is None:
+            return None
+        return self.load_s.median + self.restore_s.median
+
+    def to_json(self) -> dict[str, Any]:
+        content: dict[str, Any] = {
+            "tail_events": self.tail_events,
+            "snapshot_position": self.snapshot_position,
+            "catchup_s": self.catchup_s.to_json(),
+        }
+        for name in CASE_PARTS:
+            part = getattr(self, name)
+            if part is not None:
+                content[name] = part.to_json()
+        content["speedup"] = self.speedup
+        content["verified"] = self.verified
+        return content
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> CaseSummary:
+        parts = {name: parse.stats(data, name, where) for name in CASE_PARTS if isinstance(data, dict) and name in data}
+        return cls(
+            tail_events=parse.number(data, "tail_events", where),
+            snapshot_position=parse.number(data, "snapshot_position", where),
+            catchup_s=parse.stats(data, "catchup_s", where),
+            speedup=parse.number(data, "speedup", where),
+            verified=parse.flag(data, "verified", where),
+            **parts,
+        )
+
+
+@dataclass(frozen=True)
+class IntervalSummary:
+    """One snapshot interval k of a catch-up run."""
+
+    interval: int
+    head: int
+    snapshots: float  # snapshots taken in one pass (median over repeats; the same in each)
+    snapshot_bytes: float  # bytes of all of them
+    replay_s: Summary
+    fetch_s: Summary
+    apply_s: Summary
+    events_per_s: Summary
+    snapshot_s: Summary
+    snapshot_state_s: Summary
+    snapshot_save_s: Summary
+    overhead_pct: Summary  # snapshot time / replay time, in percent
+    full_replay_s: float  # the reference for speedups: the k=0 replay, or this pass's replay without snapshots
+    expected: CaseSummary
+    worst: CaseSummary
+    verified: bool  # every check at this interval matched the full replay
+
+    def case(self, name: str) -> CaseSummary:
+        """The catch-up case ``name``: one of bench.results.schema.CASES."""
+        if name not in CASES:
+            raise KeyError(f"no catch-up case {name!r}; the cases are {', '.join(CASES)}")
+        case: CaseSummary = getattr(self, name)
+        return case
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "interval": self.interval,
+            "head": self.head,
+            "snapshots": self.snapshots,
+            "snapshot_bytes": self.snapshot_bytes,
+            **{name: getattr(self, name).to_json() for name in PASS_TIMINGS},
+            "full_replay_s": self.full_replay_s,
+            "catchup": {"expected": self.expected.to_json(), "worst": self.worst.to_json()},
+            "verified": self.verified,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> IntervalSummary:
+        catchup = parse.member(data, "catchup", where)
+        return cls(
+            interval=parse.whole(data, "interval", where),
+            head=parse.whole(data, "head", where),
+            snapshots=parse.number(data, "snapshots", where),
+            snapshot_bytes=parse.number(data, "snapshot_bytes", where),
+            **{name: parse.stats(data, name, where) for name in PASS_TIMINGS},
+            full_replay_s=parse.number(data, "full_replay_s", where),
+            expected=CaseSummary.from_json(
+                parse.member(catchup, "expected", f"{where}.catchup"), f"{where}.catchup.expected"
+            ),
+            worst=CaseSummary.from_json(parse.member(catchup, "worst", f"{where}.catchup"), f"{where}.catchup.worst"),
+            verified=parse.flag(data, "verified", where),
+        )
+
+
+@dataclass(frozen=True)
+class SummaryColumn:
+    """One column of the summary table that ``catchup show`` prints and a report's results table shows.
+
+    ``kind`` says how the value reads (each medium formats a kind its own way: the
+    terminal in fixed decimals, a report in units); ``value`` is None where a row has
+    no such value (load + restore at k = 0).
+    """
+
+    terminal: str  # the terminal's header
+    report: str  # the report's header
+    kind: str  # interval | count | bytes | percent | rate | seconds | estimate | speedup | verified
+    value: Callable[[IntervalSummary], Any]
+
+
+SUMMARY_COLUMNS = (
+    SummaryColumn("interval", "k", "interval", lambda row: row.interval),
+    SummaryColumn("snapshots", "snapshots", "count", lambda row: row.snapshots),
+    SummaryColumn("snap MB", "bytes", "bytes", lambda row: row.snapshot_bytes),
+    SummaryColumn("overhead", "overhead", "percent", lambda row: row.overhead_pct.median),
+    SummaryColumn("replay ev/s", "replay rate", "rate", lambda row: row.events_per_s.median),
+    SummaryColumn("fetch s", "fetch", "seconds", lambda row: row.fetch_s.median),
+    SummaryColumn("apply s", "apply", "seconds", lambda row: row.apply_s.median),
+    # An estimate is a Summary: its median with its 95% CI.
+    SummaryColumn("catch-up exp s", "expected catch-up [95% CI]", "estimate", lambda row: row.expected.catchup_s),
+    SummaryColumn("of which load", "load + restore", "seconds", lambda row: row.expected.load_restore_s),
+    SummaryColumn("catch-up worst s", "worst catch-up", "seconds", lambda row: row.worst.catchup_s.median),
+    SummaryColumn("vs full", "vs full", "speedup", lambda row: row.expected.speedup),
+    SummaryColumn("verified", "verified", "verified", lambda row: row.verified),
+)

@@ -1,0 +1,95 @@
+"""From raw samples to the per-interval summary of run.json, and its warnings.
+
+Each summary row is one snapshot interval. Timings are stats.Summary objects (median,
+IQR, min, max, 95% CI of the median, CV) over the measured repeats; counts that do not
+vary between repeats (snapshots taken, bytes, tail events) are their median.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from bench.experiment import Check
+from bench.results import CASES, SNAPSHOT_PASS, CaseSummary, IntervalSummary, Sample, catchup_phase
+from bench.results.stats import Summary, noise_warning, summarize
+from bench.results.summary import CASE_PARTS, PASS_TIMINGS
+
+Values = dict[tuple[int, str, str], list[float]]
+
+
+def build_summary(samples: list[Sample], checks: list[Check], head: int) -> tuple[list[IntervalSummary], list[str]]:
+    values: Values = defaultdict(list)
+    intervals: list[int] = []
+    for sample in samples:
+        values[(sample.interval, sample.phase, sample.metric)].append(sample.value)
+        if sample.interval not in intervals:
+            intervals.append(sample.interval)
+    verified = {(c.interval, c.case): c.ok for c in checks}
+    full_replay = values.get((0, SNAPSHOT_PASS, "replay_s"))
+    full_replay_s = summarize(full_replay).median if full_replay else None
+    rows: list[IntervalSummary] = []
+    warnings: list[str] = []
+    for interval in intervals:
+        stats = {m: summarize(values[(interval, SNAPSHOT_PASS, m)]) for m in PASS_TIMINGS}
+        # The reference for "against full replay": the k=0 pass when it ran, else this
+        # interval's own replay time, which is a full replay with the snapshot time left out.
+        reference = full_replay_s if full_replay_s is not None else stats["replay_s"].median
+        cases = {}
+        for case in CASES:
+            ok = verified.get((interval, case), verified.get((interval, SNAPSHOT_PASS), True))
+            cases[case] = _case(values, interval, case, head, stats["replay_s"], reference, ok)
+            if interval:
+                _warn(warnings, f"catch-up ({case}) at k={interval:,}", cases[case].catchup_s)
+        rows.append(
+            IntervalSummary(
+                interval=interval,
+                head=head,
+                snapshots=_median(values[(interval, SNAPSHOT_PASS, "snapshots")]),
+                snapshot_bytes=_median(values[(interval, SNAPSHOT_PASS, "snapshot_bytes")]),
+                **stats,
+                full_replay_s=reference,
+                expected=cases["expected"],
+                worst=cases["worst"],
+                verified=all(ok for (k, _), ok in verified.items() if k == interval),
+            )
+        )
+        if interval > head:
+            warnings.append(
+                f"k={interval:,} exceeds the head {head:,}: no snapshot is taken, so catching up is a full replay"
+            )
+        _warn(warnings, f"replay at k={interval:,}", stats["replay_s"])
+        if interval:
+            _warn(warnings, f"snapshot time at k={interval:,}", stats["snapshot_s"])
+    for check in checks:
+        if not check.ok:
+            warnings.append(check.divergence_line)
+    if samples and max(s.repeat for s in samples) == 0:
+        warnings.append("one repeat only: no spread or confidence interval; use --repeats 5 or more")
+    return rows, warnings
+
+
+def _case(
+    values: Values, interval: int, case: str, head: int, replay: Summary, reference: float, verified: bool
+) -> CaseSummary:
+    if interval == 0:  # no snapshots: catching up is the full replay from 0
+        return CaseSummary(tail_events=head, snapshot_position=0, catchup_s=replay, speedup=1.0, verified=verified)
+    phase = catchup_phase(case)
+    catchup = summarize(values[(interval, phase, "catchup_s")])
+    return CaseSummary(
+        tail_events=_median(values[(interval, phase, "tail_events")]),
+        snapshot_position=_median(values[(interval, phase, "snapshot_position")]),
+        catchup_s=catchup,
+        speedup=reference / max(catchup.median, 1e-12),
+        verified=verified,
+        **{part: summarize(values[(interval, phase, part)]) for part in CASE_PARTS},
+    )
+
+
+def _warn(warnings: list[str], what: str, summary: Summary) -> None:
+    line = noise_warning(what, summary)
+    if line:
+        warnings.append(line)
+
+
+def _median(values: list[float]) -> float:
+    return summarize(values).median if values else 0.0
