@@ -128,7 +128,7 @@ def _benchmark(
             "projection": name,
             "projection_version": projection.version,
             "projection_class": projection.class_name,
-            "dataset": (run.dataset or {}).get("id"),
+            "dataset": run.dataset_id,
             "store": run.store.get("uri"),  # redacted by the store when the run was written
             "backend": run.store.get("backend"),
             "layout": run.store.get("layout"),

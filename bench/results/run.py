@@ -76,9 +76,14 @@ class Run:
         return self.summary[0].head if self.summary else int(self.store.get("head") or 0)
 
     @property
+    def dataset_id(self) -> Any:
+        """The generator's fingerprint id of the events replayed; None for an unidentified dataset."""
+        return (self.dataset or {}).get("id")
+
+    @property
     def dataset_key(self) -> tuple[object, int]:
-        """What the run replayed: its dataset's id (None when unidentified) and its head."""
-        return (self.dataset or {}).get("id"), self.head
+        """What the run replayed: its dataset's id and its head."""
+        return self.dataset_id, self.head
 
     def interval(self, k: int) -> IntervalSummary | None:
         """The summary row of snapshot interval ``k``, None when the run did not measure it."""

@@ -137,4 +137,4 @@ def describe_dataset(run: Run) -> str:
         for name in ("accounts", "seed")
         if name in params
     )
-    return f"{head:,} events of dataset {dataset.get('id')}" + (f" ({details})" if details else "")
+    return f"{head:,} events of dataset {run.dataset_id}" + (f" ({details})" if details else "")
