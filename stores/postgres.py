@@ -40,11 +40,11 @@ from stores.base import (
 from stores.errors import (
     InvalidParameter,
     SchemaMismatch,
-    StoreCorrupt,
     StoreNotEmpty,
 )
 from stores.pg_live import PgGapWatch, PgLiveAppender
-from stores.pg_sessions import DRIVER_ERRORS, PgSessions, quietly
+from stores.pg_read import stream_events
+from stores.pg_sessions import DRIVER_ERRORS, PgSessions
 from stores.pg_snapshots import PgSnapshotStore
 from stores.pg_sql import (
     EVENTS_TABLE,
@@ -59,14 +59,9 @@ from stores.pg_sql import (
     qualified,
     select_range,
 )
-from stores.pg_target import PgTarget, parse_target, translate
-from stores.schema import MAX_CURRENCIES, SCHEMA_VERSION, conform, currency_dictionary
+from stores.pg_target import PgTarget, parse_target
+from stores.schema import MAX_CURRENCIES, SCHEMA_VERSION, currency_dictionary
 
-# ADBC cuts its batches by bytes. An event takes about 96 bytes of Arrow buffers in either
-# layout's result; asking for 80 per event makes ADBC's batches a little under batch_size
-# rows, so they pass through whole instead of leaving a small remainder slice each.
-_BYTES_PER_EVENT = 80
-_HINT_RANGE = (64 << 10, 256 << 20)
 _LOCK_TIMEOUT_S = 30
 
 
@@ -303,40 +298,10 @@ class PostgresStore(EventStore):
         if end <= after:
             return iter(())
         sql = select_range(self.schema, layout, after, end)
-        return self._stream(sql, currency_dictionary(status.currencies), batch_size)
-
-    def _stream(self, sql: str, currencies: pa.Array, batch_size: int) -> Iterator[pa.RecordBatch]:
-        hint = min(max(batch_size * _BYTES_PER_EVENT, _HINT_RANGE[0]), _HINT_RANGE[1])
-        conn, generation = self._sessions.reader()
-        cursor = None
-        finished = False
-        try:
-            try:
-                cursor = conn.cursor(adbc_stmt_kwargs={"adbc.postgresql.batch_size_hint_bytes": str(hint)})
-                cursor.execute(sql)
-                reader = cursor.fetch_record_batch()
-            except DRIVER_ERRORS as error:
-                raise translate(self.target, error, "read events") from None
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    break
-                except DRIVER_ERRORS as error:
-                    raise translate(self.target, error, "read events") from None
-                try:
-                    batch = conform(batch, currencies)
-                except ValueError as error:
-                    raise StoreCorrupt(
-                        f"events in schema {self.schema} of {self.uri} do not fit the store: {error}"
-                    ) from None
-                for offset in range(0, batch.num_rows, batch_size):
-                    yield batch.slice(offset, batch_size)
-            finished = True
-        finally:
-            if cursor is not None:
-                quietly(cursor.close)
-            self._sessions.release(conn, generation, reusable=finished)
+        where = f"schema {self.schema} of {self.uri}"
+        return stream_events(
+            self._sessions, self.target, where, sql, currency_dictionary(status.currencies), batch_size
+        )
 
     # -- status and layout ---------------------------------------------------------------
 

@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 
 from bench.perf.timing import dataset_arguments, median, table, timed
 from generators import LedgerParams, generate
-from stores.parquet import ROW_GROUP_ROWS, WRITE_OPTIONS
+from stores.parquet_files import ROW_GROUP_ROWS, WRITE_OPTIONS
 
 
 def run_cli(store: Path, events: int, accounts: int) -> tuple[float, float]:
