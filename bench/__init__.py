@@ -4,7 +4,8 @@
     results/                                 the run model: Run and its typed summaries, run folders
                                              (schema, folder, atomic), stats, run sets, baselines
     projection_loader replay experiment      the engine: load a projection, replay, measure the
-    summarize runner generate state          catch-up experiment, summarise, write the run
+    experiment_config summarize runner       catch-up experiment, summarise, write the run
+    generate state
     live/ compare/ report/ export            uses of results and the engine; they never import one
     pytest_plugin                            another
     demo                                     composes generate, run and report

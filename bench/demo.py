@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.experiment_config import DEFAULT_WARMUP, ExperimentConfig
 from bench.generate import generate_into
 from bench.results import DEFAULT_RESULTS_DIR
 from generators import LedgerParams, fingerprint
@@ -51,13 +52,12 @@ def run_demo(
     emit: Callable[[str], None] = lambda line: None,
 ) -> DemoOutcome:
     # Imported here, not above: ``catchup demo --help`` reads this module's defaults, and the
-    # experiment (projections, polars) and the report (matplotlib) take a second to import.
-    from bench.experiment import ExperimentConfig
+    # runner (projections, polars) and the report (matplotlib) take a second to import.
     from bench.report.write import write_report
     from bench.runner import execute_run
 
     ensure_store(store, LedgerParams(events=events), emit)
-    config = ExperimentConfig(intervals=DEMO_INTERVALS, repeats=repeats, warmup=1)
+    config = ExperimentConfig(intervals=DEMO_INTERVALS, repeats=repeats, warmup=DEFAULT_WARMUP)
     outcomes = [
         execute_run(str(store), name, config, label=f"demo-{name}", results_dir=results_dir, emit=emit)
         for name in DEMO_PROJECTIONS

@@ -23,42 +23,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 
+from bench.experiment_config import ExperimentConfig
 from bench.progress import RateReporter
 from bench.replay import ReplayClock, projection_code, replay
 from bench.results import CASES, SNAPSHOT_PASS, Sample, catchup_phase
 from projections import Projection
 from projections.digest import differing_rows
-from stores.base import READ_BATCH_SIZE, EventStore
+from stores.base import EventStore
 from stores.errors import InvalidParameter
 from stores.snapshots import SnapshotStore
 
 PROGRESS_EVERY_S = 5.0  # a pass shorter than this shows only its summary line
-
-
-@dataclass(frozen=True)
-class ExperimentConfig:
-    intervals: tuple[int, ...]
-    repeats: int = 5
-    warmup: int = 1
-    batch_size: int = READ_BATCH_SIZE
-
-    def __post_init__(self) -> None:
-        if not self.intervals:
-            raise InvalidParameter("intervals is empty; give snapshot intervals such as 0,10k,100k", "intervals")
-        negative = [k for k in self.intervals if k < 0]
-        if negative:
-            raise InvalidParameter(
-                f"intervals: {negative[0]} is negative; use 0 (no snapshots) or a positive count", "intervals"
-            )
-        if len(set(self.intervals)) != len(self.intervals):
-            listed = ",".join(map(str, self.intervals))
-            raise InvalidParameter(f"intervals {listed} repeats a value; list each once", "intervals")
-        if self.repeats < 1:
-            raise InvalidParameter(f"repeats {self.repeats}: use at least 1", "repeats")
-        if self.warmup < 0:
-            raise InvalidParameter(f"warmup {self.warmup}: use 0 or more", "warmup")
-        if self.batch_size < 1:
-            raise InvalidParameter(f"batch_size {self.batch_size}: use at least 1", "batch_size")
 
 
 @dataclass(frozen=True)

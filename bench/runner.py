@@ -12,7 +12,8 @@ from typing import Any
 
 from bench import __version__
 from bench.environment import collect_environment, peak_rss_bytes
-from bench.experiment import Experiment, ExperimentConfig, ExperimentResult
+from bench.experiment import Experiment, ExperimentResult
+from bench.experiment_config import ExperimentConfig
 from bench.projection_loader import load_projection, spec_of
 from bench.results import DEFAULT_RESULTS_DIR, Run, check_label, write_run
 from bench.summarize import build_summary

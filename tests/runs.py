@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bench.experiment import ExperimentConfig
+from bench.experiment_config import ExperimentConfig
 from bench.results import CaseSummary, IntervalSummary, Run
 from bench.results.stats import Summary, summarize
 from bench.runner import execute_run

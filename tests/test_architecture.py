@@ -24,6 +24,7 @@ ENGINE = {
     "bench.projection_loader",
     "bench.replay",
     "bench.experiment",
+    "bench.experiment_config",
     "bench.summarize",
     "bench.runner",
     "bench.generate",

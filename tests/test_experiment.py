@@ -9,7 +9,8 @@ import pyarrow as pa
 import pytest
 
 from bench.cli.options import flag
-from bench.experiment import Experiment, ExperimentConfig, catchup_cases
+from bench.experiment import Experiment, catchup_cases
+from bench.experiment_config import ExperimentConfig
 from bench.replay import replay
 from bench.results import load_run
 from bench.runner import execute_run

@@ -10,6 +10,8 @@ import click
 from bench.cli.exits import Exit
 from bench.cli.options import PROJECTION, QUIET, RESULTS_DIR, progress
 from bench.cli.types import Count, IntervalList
+from bench.experiment_config import DEFAULT_INTERVALS, DEFAULT_REPEATS, DEFAULT_WARMUP, ExperimentConfig
+from bench.units import format_interval
 from stores.base import READ_BATCH_SIZE
 
 if TYPE_CHECKING:
@@ -22,20 +24,25 @@ if TYPE_CHECKING:
 @click.option(
     "--intervals",
     type=IntervalList(),
-    default="0,10k,100k,1M",
+    default=",".join(format_interval(k) for k in DEFAULT_INTERVALS),
     show_default=True,
     help="Snapshot every k events, for each k; 0 means no snapshots.",
 )
 @click.option(
     "--repeats",
     type=Count(minimum=None),
-    default=5,
+    default=DEFAULT_REPEATS,
     show_default=True,
     metavar="N",
     help="Measured repeats per interval.",
 )
 @click.option(
-    "--warmup", type=Count(minimum=None), default=1, show_default=True, metavar="N", help="Unrecorded repeats first."
+    "--warmup",
+    type=Count(minimum=None),
+    default=DEFAULT_WARMUP,
+    show_default=True,
+    metavar="N",
+    help="Unrecorded repeats first.",
 )
 @click.option("--label", help="Names the run folder (default: the projection's name).")
 @RESULTS_DIR
@@ -79,7 +86,6 @@ def run(
       catchup run data/ledger -p myproject/projections.py:Ledger --label before-fix
       catchup run data/ledger -p balances --save-baseline main
     """
-    from bench.experiment import ExperimentConfig
     from bench.results.baselines import check_baseline_name, machine_name
     from bench.results.baselines import save_baseline as keep_baseline
     from bench.runner import execute_run

@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from bench.compare.judge import FASTER, SLOWER, CompareSettings, Side, compare
-from bench.experiment import ExperimentConfig
+from bench.experiment_config import ExperimentConfig
 from bench.projection_loader import load_projection
 from bench.runner import execute_run
 from bench.units import parse_count
