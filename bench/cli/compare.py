@@ -41,7 +41,7 @@ _METRIC_HELP = "; ".join(f"{metric.name}: {metric.meaning}" for metric in METRIC
     "metrics",
     type=click.Choice(tuple(METRICS)),
     multiple=True,
-    help=f"What to compare; repeat for several. Default: {', '.join(DEFAULT_METRICS)}. \b\n{_METRIC_HELP}.",
+    help=f"What to compare; repeat for several. Default: {', '.join(DEFAULT_METRICS)}. Metrics: {_METRIC_HELP}.",
 )
 @click.option("--alpha", type=float, default=DEFAULT_ALPHA, show_default=True, help="Significance level of the U test.")
 @click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
