@@ -14,6 +14,13 @@ STORE/.catchup.lock from reading the manifest to replacing it, so writers in sev
 processes queue up and each lists its own new file after the head it read. A live append
 writes one file, so a live run leaves many small files; a tail read still opens only the
 files the manifest says overlap it.
+
+Every read checks the cheap facts of the files it opens against the manifest (size,
+footer rows, positions and dataset: stores.parquet_integrity), and ``info`` checks them
+for every file. Page checksums are always written; they are verified only inside
+``verifying()`` (``catchup verify`` and the reference replay of a run): measured by
+bench/perf/page_checksums.py at 1M events, verification cost 5-11% of a full read, over
+the 5% a read on every replay may cost.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -43,8 +51,10 @@ from stores.base import (
 from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreError, StoreNotEmpty, StoreNotFound
 from stores.live import AppendReceipt, EventsAt, GapWatch, LiveAppender, NoGaps
 from stores.parquet_files import EVENTS_DIR, FILE_ROWS, ROW_GROUP_ROWS, RollingWriter, file_size
+from stores.parquet_integrity import Orphans, footer_problems, orphans, size_problem, store_problems
 from stores.parquet_manifest import (
     MANIFEST_NAME,
+    EventFile,
     Manifest,
     read_manifest,
     write_manifest,
@@ -71,6 +81,7 @@ class ParquetStore(EventStore):
         self.row_group_rows = row_group_rows
         self.file_rows = max(row_group_rows, file_rows - file_rows % row_group_rows)
         self.compression = compression
+        self.verify_pages = False  # see verifying()
 
     # -- looking -----------------------------------------------------------------------
 
@@ -89,7 +100,7 @@ class ParquetStore(EventStore):
             )
         missing = [f.name for f in manifest.files if not (self.folder / f.name).exists()]
         size = sum(file_size(self.folder / f.name) for f in manifest.files)
-        details = {
+        details: dict[str, Any] = {
             "path": str(self.folder.resolve()),
             "files": len(manifest.files),
             "row_group_rows": self.row_group_rows,
@@ -97,6 +108,13 @@ class ParquetStore(EventStore):
         }
         if missing:
             details["missing_files"] = missing
+        problems = store_problems(self.folder, manifest)
+        if problems:
+            details["problems"] = problems
+        left = orphans(self.folder, manifest)
+        if left.paths:
+            details["orphan_files"] = len(left.paths)
+            details["orphan_bytes"] = left.size_bytes
         return StoreInfo(
             uri=str(self.folder),
             backend=self.backend,
@@ -110,20 +128,33 @@ class ParquetStore(EventStore):
             details=details,
         )
 
+    def readable_info(self) -> StoreInfo:
+        info = super().readable_info()
+        problems = info.details.get("problems")
+        if problems:
+            raise self._corrupt(problems[0])
+        return info
+
+    def _corrupt(self, problem: str) -> StoreCorrupt:
+        return StoreCorrupt(f"store {self.folder}: {problem}; regenerate the store")
+
     # -- writing -----------------------------------------------------------------------
 
     def load(self, batches: Iterable[pa.RecordBatch], meta: DatasetMeta, *, overwrite: bool = False) -> int:
         self._prepare_for_load(overwrite)
         manifest = Manifest(complete=False, fingerprint=meta.fingerprint, currencies=meta.currencies)
         write_manifest(self.folder, manifest)
-        events = self.folder / EVENTS_DIR
-        shutil.rmtree(events, ignore_errors=True)
-        # Positions in old snapshots would refer to other events; a failure to remove them raises.
-        if (self.folder / SNAPSHOTS_DIR).exists():
-            shutil.rmtree(self.folder / SNAPSHOTS_DIR)
-        events.mkdir()
-        manifest = self._write_files(batches, manifest, BatchChecker(meta.currencies))
-        write_manifest(self.folder, replace(manifest, complete=True))
+        # Under the append lock, after the manifest says incomplete: remove_orphans either ran
+        # before (and saw the old store) or sees an incomplete one and refuses.
+        with self.locked():
+            events = self.folder / EVENTS_DIR
+            shutil.rmtree(events, ignore_errors=True)
+            # Positions in old snapshots would refer to other events; a failure to remove them raises.
+            if (self.folder / SNAPSHOTS_DIR).exists():
+                shutil.rmtree(self.folder / SNAPSHOTS_DIR)
+            events.mkdir()
+            manifest = self._write_files(batches, manifest, BatchChecker(meta.currencies))
+            write_manifest(self.folder, replace(manifest, complete=True))
         return manifest.head
 
     def append(self, batches: Iterable[pa.RecordBatch]) -> int:
@@ -146,6 +177,20 @@ class ParquetStore(EventStore):
             yield
         finally:
             handle.close()  # closing the last descriptor releases the lock
+
+    def remove_orphans(self) -> Orphans:
+        """Delete the event files catchup named that the manifest does not list (left by a
+        load or append that died); the listed files and any other file stay. Under the append
+        lock, so the file of an append in progress is never taken."""
+        self._complete_manifest()
+        with self.locked():
+            found = orphans(self.folder, self._complete_manifest())
+            for path in found.paths:
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as error:
+                    raise StoreError(f"cannot remove {path}: {error.strerror or error}") from None
+        return found
 
     def _complete_manifest(self) -> Manifest:
         manifest = read_manifest(self.folder)
@@ -194,7 +239,9 @@ class ParquetStore(EventStore):
 
     def _write_files(self, batches: Iterable[pa.RecordBatch], manifest: Manifest, check: BatchChecker) -> Manifest:
         """Write checked batches into new files; the returned manifest lists them (uncommitted)."""
-        writer = RollingWriter(self.folder, len(manifest.files), self.row_group_rows, self.file_rows, self.compression)
+        writer = RollingWriter(
+            self.folder, len(manifest.files), self.row_group_rows, self.file_rows, self.compression, manifest.dataset_id
+        )
         try:
             for batch in batches:
                 writer.add(check(batch))
@@ -211,6 +258,14 @@ class ParquetStore(EventStore):
 
     # -- reading -----------------------------------------------------------------------
 
+    @contextmanager
+    def verifying(self) -> Iterator[None]:
+        previous, self.verify_pages = self.verify_pages, True
+        try:
+            yield
+        finally:
+            self.verify_pages = previous
+
     def read(
         self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
     ) -> Iterator[pa.RecordBatch]:
@@ -218,14 +273,19 @@ class ParquetStore(EventStore):
         manifest = read_manifest(self.folder)
         if not manifest.complete:
             raise incomplete(str(self.folder))
-        return self._scan(manifest, after, manifest.head if upto is None else upto, batch_size)
+        problems = manifest.problems()
+        if problems:
+            raise self._corrupt(problems[0])
+        return self._scan(manifest, after, manifest.head if upto is None else upto, batch_size, self.verify_pages)
 
-    def _scan(self, manifest: Manifest, after: int, upto: int, batch_size: int) -> Iterator[pa.RecordBatch]:
+    def _scan(
+        self, manifest: Manifest, after: int, upto: int, batch_size: int, verify_pages: bool
+    ) -> Iterator[pa.RecordBatch]:
         dictionary = currency_dictionary(manifest.currencies)
         chosen = [f for f in manifest.files if f.last > after and f.first <= upto]
         for event_file in chosen:
             path = self.folder / event_file.name
-            parquet = self._open(path)
+            parquet = self._open(event_file, manifest.dataset_id, verify_pages)
             groups = _row_groups_between(parquet.metadata, after, upto)
             try:
                 # Whole row groups, a couple at a time: read_row_groups decodes the columns in
@@ -240,17 +300,23 @@ class ParquetStore(EventStore):
             except (pa.ArrowInvalid, OSError) as error:
                 raise StoreCorrupt(f"cannot read {path}: {_first_line(error)}; regenerate the store") from None
 
-    def _open(self, path: Path) -> pq.ParquetFile:
+    def _open(self, event_file: EventFile, dataset_id: str, verify_pages: bool) -> pq.ParquetFile:
+        """The file, once its size and footer agree with the manifest's entry."""
+        path = self.folder / event_file.name
         if not path.exists():
             raise StoreCorrupt(f"{path} is listed in {self.folder / MANIFEST_NAME} but missing; regenerate the store")
         try:
-            parquet = pq.ParquetFile(path)
+            parquet = pq.ParquetFile(path, page_checksum_verification=verify_pages)
         except (pa.ArrowInvalid, OSError) as error:
             raise StoreCorrupt(
                 f"{path} is not a readable Parquet file ({_first_line(error)}); regenerate the store"
             ) from None
         if not parquet.schema_arrow.remove_metadata().equals(EVENT_SCHEMA):
             raise SchemaMismatch(f"{path} does not have the event schema (columns {parquet.schema_arrow.names})")
+        problem = size_problem(self.folder, event_file)
+        problems = [problem] if problem else footer_problems(event_file, parquet.metadata, dataset_id)
+        if problems:
+            raise self._corrupt(problems[0])
         return parquet
 
 

@@ -3,17 +3,28 @@
 The layout every reader of stores.parquet relies on: position-sorted row groups of
 ``row_group_rows`` events (the last may be shorter), ``file_rows`` events per file, with
 position statistics so a tail read can skip whole row groups.
+
+Each file proves what it is: its pages carry CRC checksums (``write_page_checksum``), its
+footer names the dataset and the positions it holds (FOOTER_* keys), and the sha256 of
+its bytes is taken while they are written (a hashing sink, not a second read) for the
+manifest.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stores.parquet_manifest import EventFile
 from stores.schema import EVENT_SCHEMA
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 EVENTS_DIR = "events"
 ROW_GROUP_ROWS = 131_072
@@ -30,7 +41,15 @@ WRITE_OPTIONS: dict[str, object] = {
     },
     "sorting_columns": [pq.SortingColumn(0)],
     "write_statistics": ["position"],
+    # CRC32 per page, checked on read when asked (stores.parquet); measured by
+    # bench/perf/page_checksums.py: writes cost the same within noise.
+    "write_page_checksum": True,
 }
+# Footer key-value metadata: a file swapped in from another dataset or another place in
+# the log is caught from its footer alone.
+FOOTER_DATASET = "catchup.dataset"
+FOOTER_FIRST = "catchup.first"
+FOOTER_LAST = "catchup.last"
 
 
 class RollingWriter:
@@ -38,8 +57,10 @@ class RollingWriter:
     be shorter) and files of ``file_rows``, so row-group statistics prune evenly whatever
     batch sizes the caller used."""
 
-    def __init__(self, folder: Path, sequence: int, row_group_rows: int, file_rows: int, compression: str) -> None:
-        self.folder, self.sequence = folder, sequence
+    def __init__(
+        self, folder: Path, sequence: int, row_group_rows: int, file_rows: int, compression: str, dataset_id: str
+    ) -> None:
+        self.folder, self.sequence, self.dataset_id = folder, sequence, dataset_id
         self.row_group_rows, self.file_rows, self.compression = row_group_rows, file_rows, compression
         self.pending: list[pa.RecordBatch] = []
         self.pending_rows = 0
@@ -74,7 +95,7 @@ class RollingWriter:
             if self.current is None:
                 self.sequence += 1
                 name = f"{EVENTS_DIR}/part-{self.sequence:06d}.parquet"
-                self.current = FileWriter(self.folder / name, name, self.compression)
+                self.current = FileWriter(self.folder / name, name, self.compression, self.dataset_id)
             take = min(rows, self.file_rows - self.current.rows)
             self.current.write(table.slice(0, take), self.row_group_rows)
             table, rows = table.slice(take), rows - take
@@ -88,9 +109,14 @@ class RollingWriter:
 class FileWriter:
     """One Parquet file being written; becomes an EventFile when closed."""
 
-    def __init__(self, path: Path, name: str, compression: str) -> None:
-        self.path, self.name = path, name
-        self.writer = pq.ParquetWriter(path, EVENT_SCHEMA, compression=compression, **WRITE_OPTIONS)
+    def __init__(self, path: Path, name: str, compression: str, dataset_id: str) -> None:
+        self.path, self.name, self.dataset_id = path, name, dataset_id
+        self.sink = HashingFile(path)
+        try:
+            self.writer = pq.ParquetWriter(self.sink, EVENT_SCHEMA, compression=compression, **WRITE_OPTIONS)
+        except BaseException:
+            self.sink.close()
+            raise
         self.rows = 0
         self.first = self.last = 0
 
@@ -102,14 +128,53 @@ class FileWriter:
         self.rows += table.num_rows
 
     def close(self) -> EventFile:
+        self.writer.add_key_value_metadata(
+            {FOOTER_DATASET: self.dataset_id, FOOTER_FIRST: str(self.first), FOOTER_LAST: str(self.last)}
+        )
         self.writer.close()
-        return EventFile(self.name, self.first, self.last, self.rows, file_size(self.path))
+        self.sink.close()
+        return EventFile(self.name, self.first, self.last, self.rows, self.sink.size, self.sink.hexdigest())
 
     def abandon(self) -> None:
         try:
             self.writer.close()
         finally:
+            self.sink.close()
             self.path.unlink(missing_ok=True)
+
+
+class HashingFile(io.RawIOBase):
+    """A file written once, front to back, that hashes the bytes as they pass."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.raw = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: ReadableBuffer, /) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        self.raw.write(view)
+        self.size += view.nbytes
+        return view.nbytes
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.raw.close()
+        super().close()
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file's bytes, read in chunks (what HashingFile took at write time)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def file_size(path: Path) -> int:

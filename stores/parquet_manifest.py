@@ -4,6 +4,12 @@ It is the commit point. Event files are written first under names no manifest li
 yet; a store only holds what its manifest lists, and the manifest is replaced atomically
 (write a temporary file, fsync, rename). ``complete`` is false for the whole of a bulk
 load, so a load that dies leaves a store every reader refuses.
+
+Per file it records what the file must be (rows, first and last position, bytes, and the
+sha256 of its bytes), so a file edited, truncated or swapped for another is caught:
+stores.parquet_integrity compares them with the files. sha256 rather than blake2b: with
+the SHA extensions of current x86 and ARM CPUs it hashed 1.6 GB/s here against blake2b's
+0.7 GB/s, and ``sha256sum`` checks a file by hand.
 """
 
 from __future__ import annotations
@@ -21,7 +27,10 @@ from stores.schema import SCHEMA_VERSION
 
 MANIFEST_NAME = "catchup.json"
 FORMAT = "catchup-parquet"
-FORMAT_VERSION = 1  # of this folder layout and manifest; the event schema has its own
+# Of this folder layout and manifest; the event schema has its own. 2: per-file checksums,
+# page checksums and footer metadata. A version-1 store cannot prove what it holds, so it
+# is refused with "regenerate" rather than read unchecked.
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,11 @@ class EventFile:
     last: int
     rows: int
     bytes: int
+    sha256: str  # hex digest of the file's bytes, taken as they were written
+
+    @property
+    def span(self) -> str:
+        return f"positions {self.first:,}..{self.last:,}"
 
 
 @dataclass(frozen=True)
@@ -46,6 +60,30 @@ class Manifest:
 
     def with_file(self, added: EventFile) -> Manifest:
         return replace(self, files=self.files + (added,), head=added.last)
+
+    @property
+    def dataset_id(self) -> str:
+        found = (self.fingerprint or {}).get("id")
+        return found if isinstance(found, str) else ""
+
+    def problems(self) -> list[str]:
+        """What the manifest says that cannot be true of any store: files out of order or
+        overlapping, a file claiming more rows than its span, a head that is not the last
+        file's last position. Empty when it is consistent."""
+        found = []
+        previous = 0
+        for event_file in self.files:
+            if not 0 < event_file.first <= event_file.last or event_file.first <= previous:
+                found.append(
+                    f"{event_file.name} is listed with {event_file.span} after position {previous:,}; "
+                    "files must hold increasing, non-overlapping positions"
+                )
+            elif not 0 < event_file.rows <= event_file.last - event_file.first + 1:
+                found.append(f"{event_file.name} is listed with {event_file.rows:,} rows in {event_file.span}")
+            previous = max(previous, event_file.last)
+        if self.complete and self.head != previous:
+            found.append(f"the manifest's head is {self.head:,} but its last file ends at position {previous:,}")
+        return found
 
     def to_json(self) -> dict[str, Any]:
         # Field by field, not asdict(): asdict deep-copies, and a live run lists thousands of files.

@@ -29,6 +29,7 @@ ENGINE = {
     "bench.runner",
     "bench.generate",
     "bench.state",
+    "bench.verify",
 }
 USES = ("bench.live", "bench.compare", "bench.report", "bench.export", "bench.pytest_plugin")
 TOP = ("bench.cli", "bench.perf")

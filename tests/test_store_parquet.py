@@ -9,6 +9,7 @@ from generators import dataset_meta, generate
 from stores import open_store
 from stores.errors import SchemaMismatch, StoreCorrupt, StoreNotEmpty, StoreNotFound
 from stores.parquet import ParquetStore
+from stores.parquet_manifest import FORMAT_VERSION
 from tests.data import SMALL, events_of, read_all
 from tests.store_contract import StoreContract
 
@@ -78,8 +79,8 @@ def test_damaged_manifest_is_a_corrupt_store(small_files: ParquetStore) -> None:
 
 def test_manifest_of_another_format_version_is_refused(small_files: ParquetStore) -> None:
     path = small_files.folder / "catchup.json"
-    path.write_text(path.read_text().replace('"format_version": 1', '"format_version": 99'))
-    with pytest.raises(SchemaMismatch, match="store format version 99; this catchup reads version 1"):
+    path.write_text(path.read_text().replace(f'"format_version": {FORMAT_VERSION}', '"format_version": 99'))
+    with pytest.raises(SchemaMismatch, match=f"store format version 99; this catchup reads version {FORMAT_VERSION}"):
         small_files.head()
 
 

@@ -18,6 +18,7 @@ import click
 
 from bench import __version__
 from bench.cli.baseline import baseline_group
+from bench.cli.clean import clean
 from bench.cli.compare import compare_command
 from bench.cli.demo import demo
 from bench.cli.exits import INTERRUPTED, Exit
@@ -30,6 +31,7 @@ from bench.cli.report import report
 from bench.cli.run import run
 from bench.cli.show import show
 from bench.cli.state import state
+from bench.cli.verify import verify
 from stores.errors import CatchupError, InvalidParameter
 
 __all__ = ["INTERRUPTED", "Exit", "cli", "main"]
@@ -96,7 +98,21 @@ def cli() -> None:
     """
 
 
-for command in (generate, info, run, state, show, live, report, compare_command, baseline_group, demo, export):
+for command in (
+    generate,
+    info,
+    verify,
+    clean,
+    run,
+    state,
+    show,
+    live,
+    report,
+    compare_command,
+    baseline_group,
+    demo,
+    export,
+):
     cli.add_command(command)
 
 

@@ -119,10 +119,17 @@ def format_live_summary(run: Run) -> str:
 
 def format_info(info: StoreInfo) -> str:
     """``catchup info``: a store's description, one labelled line each."""
+    details = dict(info.details)
+    problems: list[str] = details.pop("problems", [])
+    orphan_files, orphan_bytes = details.pop("orphan_files", 0), details.pop("orphan_bytes", 0)
+    if problems:
+        state = f"NO: damaged ({len(problems):,} problem(s), below); regenerate with --overwrite"
+    else:
+        state = "yes" if info.complete else "NO: an interrupted or running load; regenerate with --overwrite"
     rows: list[tuple[str, str]] = [
         ("store", info.uri),
         ("backend", f"{info.backend} ({info.layout})"),
-        ("complete", "yes" if info.complete else "NO: an interrupted or running load; regenerate with --overwrite"),
+        ("complete", state),
         ("head", f"{info.head:,}"),
         ("size", f"{info.size_bytes / 1e6:,.1f} MB ({info.size_bytes:,} bytes)"),
     ]
@@ -133,7 +140,13 @@ def format_info(info: StoreInfo) -> str:
         rows.append(("fingerprint", f"{fp.get('id')} ({fp.get('generator')} v{fp.get('version')}: {summary})"))
     if info.currencies:
         rows.append(("currencies", ", ".join(info.currencies)))
-    for key, value in info.details.items():
+    for key, value in details.items():
         rows.append((key.replace("_", " "), ", ".join(map(str, value)) if isinstance(value, list) else str(value)))
+    rows += [("damage", problem) for problem in problems]
+    if orphan_files:
+        remedy = "catchup clean STORE" if info.complete else "catchup generate STORE --overwrite"
+        rows.append(
+            ("orphans", f"{orphan_files:,} unlisted event file(s), {orphan_bytes:,} bytes; remove them with {remedy}")
+        )
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
