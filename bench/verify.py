@@ -117,7 +117,7 @@ class _EventCheck:
         self.holes: list[tuple[int, int]] = []
         self.broken = ""  # the first position problem: the rest of the read is not compared
         self.differs = ""  # the first event that is not the regenerated one
-        self.generated, self.why_not = _generator_of(info)
+        self.generated, self.why_not, self.dataset_events = _generator_of(info)
 
     def add(self, batch: pa.RecordBatch) -> None:
         pos = positions(batch)
@@ -180,6 +180,9 @@ def _check_events(
         found("events", False, "not compared past the first position problem")
     elif check.differs:
         found("events", False, check.differs)
+    elif check.holes and check.holes[0][0] <= check.dataset_events:
+        first, last = check.holes[0]
+        found("events", False, f"positions {first:,}..{last:,} of the generated dataset are missing")
     else:
         fp = info.fingerprint or {}
         found(
@@ -190,24 +193,25 @@ def _check_events(
         )
 
 
-def _generator_of(info: StoreInfo) -> tuple[Continuation | None, str]:
-    """The generator that made the store's events, or why there is none to compare with."""
+def _generator_of(info: StoreInfo) -> tuple[Continuation | None, str, int]:
+    """The generator that made the store's events and how many it made (past them: live
+    appends, which may leave holes), or why there is none to compare with."""
     fp = info.fingerprint or {}
     if fp.get("generator") != GENERATOR:
-        return None, "skipped: the fingerprint names no catchup generator, so there is nothing to regenerate"
+        return None, "skipped: the fingerprint names no catchup generator, so there is nothing to regenerate", 0
     if fp.get("version") != GENERATOR_VERSION:
         return None, (
             f"made by generator version {fp.get('version')!r}, this catchup has version {GENERATOR_VERSION}: "
             "it cannot regenerate them; regenerate the store"
-        )
+        ), 0
     try:
         params = params_from_json(fp.get("params") or {})
     except CatchupError as error:
-        return None, str(error)
+        return None, str(error), 0
     expected = fingerprint(params)["id"]
     if fp.get("id") != expected:
-        return None, f"the fingerprint id {fp.get('id')!r} is not that of its parameters ({expected!r})"
-    return Continuation(params), ""
+        return None, f"the fingerprint id {fp.get('id')!r} is not that of its parameters ({expected!r})", 0
+    return Continuation(params), "", params.events
 
 
 def _first_difference(stored: pa.RecordBatch, generated: pa.RecordBatch) -> str:
