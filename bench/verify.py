@@ -200,10 +200,14 @@ def _generator_of(info: StoreInfo) -> tuple[Continuation | None, str, int]:
     if fp.get("generator") != GENERATOR:
         return None, "skipped: the fingerprint names no catchup generator, so there is nothing to regenerate", 0
     if fp.get("version") != GENERATOR_VERSION:
-        return None, (
-            f"made by generator version {fp.get('version')!r}, this catchup has version {GENERATOR_VERSION}: "
-            "it cannot regenerate them; regenerate the store"
-        ), 0
+        return (
+            None,
+            (
+                f"made by generator version {fp.get('version')!r}, this catchup has version {GENERATOR_VERSION}: "
+                "it cannot regenerate them; regenerate the store"
+            ),
+            0,
+        )
     try:
         params = params_from_json(fp.get("params") or {})
     except CatchupError as error:
