@@ -105,40 +105,43 @@ class LiveSummary:
         start_from = parse.text(data, "start_from", where)
         if start_from not in START_FROM:
             raise parse.Malformed(f"{where}.start_from is {start_from!r}, not one of {', '.join(START_FROM)}")
+        writers = parse.count(data, "writers", where)
+        if writers < 1:  # "every writer failed" is judged against it
+            raise parse.Malformed(f"{where}.writers is 0, not a count of writers (at least 1)")
         return cls(
-            interval=parse.whole(data, "interval", where),
-            writers=parse.whole(data, "writers", where),
+            interval=parse.count(data, "interval", where),
+            writers=writers,
             start_from=start_from,
-            max_duration_s=parse.number(data, "max_duration_s", where),
-            rate_requested=parse.number(data, "rate_requested", where),
-            rate_achieved=parse.number(data, "rate_achieved", where),
+            max_duration_s=parse.amount(data, "max_duration_s", where),
+            rate_requested=parse.amount(data, "rate_requested", where),
+            rate_achieved=parse.amount(data, "rate_achieved", where),
             caught_up=parse.flag(data, "caught_up", where),
-            caught_up_s=parse.optional_number(data, "caught_up_s", where),
-            peak_lag_events=parse.whole(data, "peak_lag_events", where),
-            peak_lag_s=parse.number(data, "peak_lag_s", where),
+            caught_up_s=parse.optional_amount(data, "caught_up_s", where),
+            peak_lag_events=parse.count(data, "peak_lag_events", where),
+            peak_lag_s=parse.amount(data, "peak_lag_s", where),
             lag_after_catchup_s=None
             if after is None
             else LagPercentiles(
-                **{f.name: parse.number(after, f.name, f"{where}.lag_after_catchup_s") for f in fields(LagPercentiles)}
+                **{f.name: parse.amount(after, f.name, f"{where}.lag_after_catchup_s") for f in fields(LagPercentiles)}
             ),
             lag_growth_events_per_s=parse.optional_number(data, "lag_growth_events_per_s", where),
-            duration_s=parse.number(data, "duration_s", where),
+            duration_s=parse.amount(data, "duration_s", where),
             model=LiveModel(
-                replay_rate=parse.number(model, "replay_rate", model_where),
-                load_s=parse.number(model, "load_s", model_where),
-                tail_events=parse.whole(model, "tail_events", model_where),
-                append_rate=parse.number(model, "append_rate", model_where),
-                predicted_caught_up_s=parse.optional_number(model, "predicted_caught_up_s", model_where),
-                measured_caught_up_s=parse.optional_number(model, "measured_caught_up_s", model_where),
+                replay_rate=parse.amount(model, "replay_rate", model_where),
+                load_s=parse.amount(model, "load_s", model_where),
+                tail_events=parse.count(model, "tail_events", model_where),
+                append_rate=parse.amount(model, "append_rate", model_where),
+                predicted_caught_up_s=parse.optional_amount(model, "predicted_caught_up_s", model_where),
+                measured_caught_up_s=parse.optional_amount(model, "measured_caught_up_s", model_where),
             ),
-            start_head=parse.whole(data, "start_head", where),
-            start_position=parse.whole(data, "start_position", where),
-            tail_events=parse.whole(data, "tail_events", where),
-            snapshots=parse.whole(data, "snapshots", where),
-            dead_positions=tuple(parse.each(data, "dead_positions", where, parse.as_whole)),
+            start_head=parse.count(data, "start_head", where),
+            start_position=parse.count(data, "start_position", where),
+            tail_events=parse.count(data, "tail_events", where),
+            snapshots=parse.count(data, "snapshots", where),
+            dead_positions=tuple(parse.each(data, "dead_positions", where, parse.as_count)),
             writer_failures=tuple(parse.each(data, "writer_failures", where, parse.as_text)),
             verified=parse.flag(data, "verified", where),
-            final_head=parse.whole(data, "final_head", where),
+            final_head=parse.count(data, "final_head", where),
         )
 
 
