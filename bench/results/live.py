@@ -2,7 +2,7 @@
 
 Live mode (bench.live) catches a projection up while writers keep appending; this is
 what it measured. The judgements every reader of a live run makes (did the writers fall
-short of the rate asked, what "never caught up" says) are stated here once, so the
+short of the rate asked, was the run a success at all, what "never caught up" says) are stated here once, so the
 run's warnings, ``catchup show``, the report and the staleness figure say the same.
 """
 
@@ -16,6 +16,8 @@ from bench.units import format_seconds
 
 # Below this share of the requested rate the writers, not the projection, set the pace.
 RATE_SHORTFALL = 0.9
+# Below this share the run measured another load than the one asked: it is no success, whatever it verified.
+RATE_FAILED = 0.1
 START_FROM = ("snapshot", "zero")
 SAMPLE_PERIOD_S = 0.1  # a live run samples its lag this often
 
@@ -78,6 +80,32 @@ class LiveSummary:
     def rate_short(self) -> bool:
         """The writers fell short of the rate asked: the run measured a lower load than requested."""
         return self.rate_requested > 0 and self.rate_achieved < RATE_SHORTFALL * self.rate_requested
+
+    @property
+    def every_writer_failed(self) -> bool:
+        # A writer reports one failure at most (it stops at its first), so the count is of writers.
+        return len(self.writer_failures) >= self.writers
+
+    @property
+    def shortfall(self) -> str | None:
+        """Why this run is no success though it may have caught up and verified; None when it is one.
+
+        Every writer failed (a full disk, lost rights), or the writers reached less than
+        RATE_FAILED of the requested rate: the lag figures then describe an idle store, not
+        the load asked about, so ``catchup live`` exits non-zero and every reader leads with this.
+        """
+        achieved = f"{self.rate_achieved:,.0f} events/s of the {self.rate_requested:,.0f} requested"
+        if self.every_writer_failed:
+            return (
+                f"not a success: every writer failed ({len(self.writer_failures)} of {self.writers}), "
+                f"so the run measured {achieved}; the lag figures do not describe the load asked for"
+            )
+        if self.rate_requested > 0 and self.rate_achieved < RATE_FAILED * self.rate_requested:
+            return (
+                f"not a success: the writers appended {achieved}, below {RATE_FAILED:.0%} of it; "
+                "the lag figures do not describe the load asked for"
+            )
+        return None
 
     @property
     def has_caught_up(self) -> bool:
