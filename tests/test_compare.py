@@ -32,6 +32,7 @@ from bench.compare.judge import (
 )
 from bench.compare.stats import compare_samples, repeats_needed, smallest_p_value
 from bench.results import Run, write_run
+from bench.results.tables import PASS_METRICS
 from generators import LedgerParams, dataset_meta, generate
 from stores import open_store
 from tests.data import SMALL
@@ -94,7 +95,7 @@ def synthetic_run(results: Path, label: str, replay: list[float], metric: str = 
             "phase": ["snapshot_pass"] * len(replay),
             "metric": [metric] * len(replay),
             "value": replay,
-            "unit": ["s" if metric.endswith("_s") else "events/s"] * len(replay),
+            "unit": [PASS_METRICS[metric]] * len(replay),
         }
     )
     content: dict[str, Any] = {

@@ -152,8 +152,8 @@ def test_a_lag_spanning_decades_is_drawn_on_symlog_with_zero_kept(tmp_path: Path
     table = pa.table(
         {
             "t_s": [step / 10 for step in range(rows)],
-            "head": [30_000 + 2_000 * step for step in range(rows)],
-            "position": [30_000 + 2_000 * step - lag for step, lag in enumerate(lag_events)],
+            "head": [40_000 + 2_000 * step for step in range(rows)],
+            "position": [40_000 + 2_000 * step - lag for step, lag in enumerate(lag_events)],
             "lag_events": lag_events,
             "lag_s": [lag / 10_000 for lag in lag_events],
             "appended": [2_000 * step for step in range(rows)],

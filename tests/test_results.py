@@ -38,12 +38,17 @@ STAMP = "20260314T150926Z"
 
 SAMPLES = [
     Sample(
-        interval=interval, repeat=repeat, phase=phase, metric="seconds", value=0.5 + interval / 1e4 + repeat, unit="s"
+        interval=interval,
+        repeat=repeat,
+        phase="snapshot_pass",
+        metric=metric,
+        value=0.5 + interval / 1e4 + repeat,
+        unit="s",
     )
     for interval in (0, 1_000, 10_000)
     for repeat in range(3)
-    for phase in ("fetch", "apply")
-] + [Sample(interval=1_000, repeat=0, phase="snapshot", metric="bytes", value=123_456.0, unit="B")]
+    for metric in ("fetch_s", "apply_s")
+] + [Sample(interval=1_000, repeat=0, phase="snapshot_pass", metric="snapshot_bytes", value=123_456.0, unit="bytes")]
 
 
 def run_fields(**overrides: Any) -> dict[str, Any]:
@@ -55,7 +60,7 @@ def run_fields(**overrides: Any) -> dict[str, Any]:
         "store": {"uri": "parquet:data/ledger", "head": 30_000},
         "dataset": {"id": "abc123", "events": 30_000},
         "summary": [interval_summary()],
-        "verification": [{"interval": 1_000, "digest_match": True}],
+        "verification": [{"interval": 1_000, "ok": True}],
         "warnings": [
             "noisy: replay varies by CV 12.0% over 3 repeats (> 10%); the machine may be busy, use more --repeats"
         ],
@@ -251,10 +256,10 @@ def test_an_interrupt_while_writing_leaves_no_folder(tmp_path: Path, monkeypatch
 @pytest.mark.parametrize(
     ("sample", "reason"),
     [
-        (Sample(1_000, 0, "apply", "seconds", "fast", "s"), "value 'fast' is a str"),  # type: ignore[arg-type]
-        (Sample(1.5, 0, "apply", "seconds", 1.0, "s"), "interval 1.5 is a float"),  # type: ignore[arg-type]
-        (Sample(1_000, 0, "apply", "seconds", None, "s"), "value None is a NoneType"),  # type: ignore[arg-type]
-        (Sample(1_000, 2**40, "apply", "seconds", 1.0, "s"), "too large"),
+        (Sample(1_000, 0, "snapshot_pass", "apply_s", "fast", "s"), "value 'fast' is a str"),  # type: ignore[arg-type]
+        (Sample(1.5, 0, "snapshot_pass", "apply_s", 1.0, "s"), "interval 1.5 is a float"),  # type: ignore[arg-type]
+        (Sample(1_000, 0, "snapshot_pass", "apply_s", None, "s"), "value None is a NoneType"),  # type: ignore[arg-type]
+        (Sample(1_000, 2**40, "snapshot_pass", "apply_s", 1.0, "s"), "too large"),
     ],
 )
 def test_a_sample_of_the_wrong_type_is_refused_before_any_folder(tmp_path: Path, sample: Sample, reason: str) -> None:
@@ -271,8 +276,8 @@ def test_samples_may_be_a_table_and_are_cast_to_the_schema(tmp_path: Path) -> No
             "unit": ["s", "s"],
             "interval": [0, 100],
             "repeat": [0, 1],  # int64 here, int32 in the schema
-            "phase": ["fetch", "apply"],
-            "metric": ["seconds", "seconds"],
+            "phase": ["snapshot_pass", "catchup_expected"],
+            "metric": ["fetch_s", "apply_s"],
             "value": [1.0, 2.0],
         }
     )
@@ -280,8 +285,8 @@ def test_samples_may_be_a_table_and_are_cast_to_the_schema(tmp_path: Path) -> No
     loaded = load_run(run.path)
     assert loaded.samples.schema.equals(SAMPLES_SCHEMA)
     assert loaded.samples.to_pylist() == [
-        {"interval": 0, "repeat": 0, "phase": "fetch", "metric": "seconds", "value": 1.0, "unit": "s"},
-        {"interval": 100, "repeat": 1, "phase": "apply", "metric": "seconds", "value": 2.0, "unit": "s"},
+        {"interval": 0, "repeat": 0, "phase": "snapshot_pass", "metric": "fetch_s", "value": 1.0, "unit": "s"},
+        {"interval": 100, "repeat": 1, "phase": "catchup_expected", "metric": "apply_s", "value": 2.0, "unit": "s"},
     ]
 
 
@@ -313,13 +318,13 @@ def test_a_summary_row_that_is_not_an_interval_summary_is_refused_before_any_fol
     ("damage", "what"),
     [
         (lambda row: row.pop("head"), "summary[0].head is missing"),
-        (lambda row: row.update(interval="1000"), "summary[0].interval is '1000' (str), not a finite number"),
-        (lambda row: row.update(interval=1_000.5), "summary[0].interval is 1000.5 (float), not a whole number"),
+        (lambda row: row.update(interval="1000"), "summary[0].interval is '1000' (str), not a non-negative integer"),
+        (lambda row: row.update(interval=1_000.5), "summary[0].interval is 1000.5 (float), not a non-negative integer"),
         (lambda row: row.update(verified="yes"), "summary[0].verified is 'yes' (str), not true or false"),
         (lambda row: row["replay_s"].pop("ci_low"), "summary[0].replay_s.ci_low is missing"),
         (
             lambda row: row["catchup"]["worst"]["catchup_s"].update(median="x"),
-            "summary[0].catchup.worst.catchup_s.median is 'x' (str), not a finite number",
+            "summary[0].catchup.worst.catchup_s.median is 'x' (str), not a non-negative finite number",
         ),
         (lambda row: row["catchup"].pop("expected"), "summary[0].catchup.expected is missing"),
         (lambda row: row.update(catchup=None), "summary[0].catchup is null, not an object"),
@@ -660,8 +665,11 @@ def test_a_live_model_lacking_a_key_is_malformed_naming_it(key: str) -> None:
         (lambda live: live["model"].pop("append_rate"), "live.model.append_rate is missing"),
         (lambda live: live["lag_after_catchup_s"].pop("p99"), "live.lag_after_catchup_s.p99 is missing"),
         (lambda live: live.update(start_from="sideways"), "live.start_from is 'sideways', not one of snapshot, zero"),
-        (lambda live: live.update(writers=2.5), "live.writers is 2.5 (float), not a whole number"),
-        (lambda live: live.update(dead_positions=["x"]), "live.dead_positions[0] is 'x' (str), not a finite number"),
+        (lambda live: live.update(writers=2.5), "live.writers is 2.5 (float), not a non-negative integer"),
+        (
+            lambda live: live.update(dead_positions=["x"]),
+            "live.dead_positions[0] is 'x' (str), not a non-negative integer",
+        ),
     ],
 )
 def test_a_run_json_whose_live_object_is_damaged_names_the_key(tmp_path: Path, damage: Any, what: str) -> None:

@@ -11,6 +11,7 @@ class Exit(IntEnum):
     USAGE = 2  # a bad option or argument
     REGRESSION = 3  # compare found a significant slowdown beyond the threshold
     DIVERGENCE = 4  # run or live: a caught-up state differs from a full replay
+    LIVE_SHORTFALL = 5  # live: every writer failed, or the achieved rate was below a tenth of the requested one
     INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 

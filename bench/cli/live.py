@@ -96,8 +96,10 @@ def live(
     (Postgres transactions, Parquet files). The projection starts from its snapshot (or
     from zero), catches up, keeps tailing and snapshots every --interval events. Lag is
     sampled every 100 ms into timeseries.parquet. At the end the tailed state is checked
-    against a full replay of the final log (exit 4 if they differ). The events the
-    writers appended stay in the store.
+    against a full replay of the final log (exit 4 if they differ). A run in which every
+    writer failed, or whose writers reached less than a tenth of --rate, is no success:
+    its folder is still written, and the command exits 5. The events the writers
+    appended stay in the store.
 
     \b
     Example:
@@ -125,3 +127,7 @@ def live(
     if not outcome.verified:
         click.echo(f"Error: {DIVERGED}", err=True)
         click.get_current_context().exit(Exit.DIVERGENCE)
+    shortfall = outcome.run.live.shortfall if outcome.run.live is not None else None
+    if shortfall:
+        click.echo(f"Error: live run {outcome.run.run_id} is {shortfall}", err=True)
+        click.get_current_context().exit(Exit.LIVE_SHORTFALL)

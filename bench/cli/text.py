@@ -80,7 +80,9 @@ def format_live_summary(run: Run) -> str:
     model = live.model
     share = f" ({live.rate_share:.0%})" if live.rate_requested > 0 else ""
     start = f"snapshot at {live.start_position:,}" if live.start_from == "snapshot" else "event 0"
-    lines = [
+    # A run that is no success says so before anything it measured.
+    lines = [f"warning: {live.shortfall}"] if live.shortfall else []
+    lines += [
         f"live run {run.run_id}: {run.projection_name} over {run.store.get('uri', '?')} "
         f"({run.store.get('backend', '?')}), snapshot every {live.interval:,} events",
         f"rate: {live.rate_requested:,.0f} events/s requested, {live.rate_achieved:,.0f} achieved{share} by "
@@ -113,7 +115,8 @@ def format_live_summary(run: Run) -> str:
     for failure in live.writer_failures:
         lines.append(f"writer failure: {failure}")
     for warning in run.warnings:
-        lines.append(f"warning: {warning}")
+        if warning != live.shortfall:  # already the first line
+            lines.append(f"warning: {warning}")
     return "\n".join(lines)
 
 

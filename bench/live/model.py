@@ -103,8 +103,9 @@ def measure(timeseries: pa.Table, *, model: ModelInputs, within_events: int) -> 
 
 
 def live_warnings(live: LiveSummary) -> list[str]:
-    """The lines a live run's run.json warns with: short rate, never caught up, failures, dead positions."""
-    warnings = []
+    """The lines a live run's run.json warns with: no success (first), short rate, never caught up,
+    failures, dead positions."""
+    warnings = [live.shortfall] if live.shortfall else []
     if live.rate_short:
         warnings.append(
             f"the writers appended {live.rate_achieved:,.0f} events/s of the {live.rate_requested:,.0f} "

@@ -16,7 +16,14 @@ from datetime import datetime
 from bench import __version__
 from bench.report.document import Alert, Block, Bullets, FigureBlock, Heading, Paragraph, RenderedFigure, Report
 from bench.report.figures import frontier_points
-from bench.report.live import LIVE_METHOD, live_alerts, live_findings, live_question, live_table
+from bench.report.live import (
+    LIVE_METHOD,
+    live_alerts,
+    live_findings,
+    live_question,
+    live_shortfall_alerts,
+    live_table,
+)
 from bench.report.tables import catchup_tables, environment_table, setup_table
 from bench.report.words import backend_name, listing, named, plural, which
 from bench.results import IntervalSummary, Run
@@ -87,7 +94,7 @@ def _question(runset: RunSet) -> str:
 
 
 def _alerts(runset: RunSet) -> list[Alert]:
-    alerts: list[Alert] = []
+    alerts: list[Alert] = live_shortfall_alerts(runset)  # first: a failed live run measured nothing asked for
     divergences = [f"{name}: {w}" for name, run in named(runset) for w in run.warnings if w.startswith("divergence")]
     if divergences:
         alerts.append(
@@ -115,7 +122,7 @@ def _alerts(runset: RunSet) -> list[Alert]:
         (f"{name}: {w}" if not runset.single else w)
         for name, run in named(runset)
         for w in run.warnings
-        if not w.startswith("divergence")
+        if not w.startswith("divergence") and not (run.live is not None and w == run.live.shortfall)
     ]
     if others:
         alerts.append(

@@ -32,7 +32,26 @@ def live_question(runset: RunSet) -> str:
     return question
 
 
+def live_shortfall_alerts(runset: RunSet) -> list[Alert]:
+    """The live runs that were no success (LiveSummary.shortfall): a report leads with them."""
+    failed = [
+        f"{'' if runset.single else f'{name}: '}{run.live.shortfall}"
+        for name, run in named(runset)
+        if run.live is not None and run.live.shortfall
+    ]
+    if not failed:
+        return []
+    return [
+        Alert(
+            "error",
+            "Live run not a success: every writer failed or the achieved rate was far below the requested one",
+            tuple(failed),
+        )
+    ]
+
+
 def live_alerts(runset: RunSet) -> list[Alert]:
+    """The other alerts of live runs, after the shortfall (live_shortfall_alerts)."""
     alerts: list[Alert] = []
     live = [(name, run) for name, run in named(runset) if run.is_live]
 

@@ -9,7 +9,7 @@ write-whole helpers every writer of catchup uses).
 """
 
 from bench.results.folder import check_label, list_runs, load_run, write_run
-from bench.results.live import LIVE_KEYS, LagPercentiles, LiveModel, LiveSummary
+from bench.results.live import LIVE_KEYS, RATE_FAILED, RATE_SHORTFALL, LagPercentiles, LiveModel, LiveSummary
 from bench.results.run import ProjectionInfo, Run, Sample
 from bench.results.schema import (
     CASES,
@@ -33,6 +33,8 @@ __all__ = [
     "CATCHUP_PHASES",
     "DEFAULT_RESULTS_DIR",
     "LIVE_KEYS",
+    "RATE_FAILED",
+    "RATE_SHORTFALL",
     "RESULT_SCHEMA_HISTORY",
     "RESULT_SCHEMA_VERSION",
     "RUN_FILE",

@@ -69,6 +69,8 @@ def save_baseline(run: Run, name: str, results_dir: str | Path, machine: str | N
         raise InvalidParameter(f"run {run.run_id} diverged from the full replay; only a verified run can be a baseline")
     if run.path is None:
         raise InvalidParameter(f"run {run.run_id} has no folder on disk to copy; load it with load_run first")
+    # The projection's name becomes a folder: a hand-edited run.json must not name one outside the baseline.
+    _check(run.projection_name, "projection name")
     source = run.path
     folder = baseline_folder(results_dir, name, machine)
 

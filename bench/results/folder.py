@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import numbers
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.results import parse
 from bench.results.atomic import TMP_PREFIX, NamesExhausted, add_folder_whole, sync_file
 from bench.results.live import LiveSummary
 from bench.results.parse import Malformed
@@ -39,6 +40,7 @@ from bench.results.schema import (
     stamp,
 )
 from bench.results.summary import IntervalSummary
+from bench.results.tables import check_samples, check_timeseries
 from stores.errors import InvalidParameter
 
 _LABEL = re.compile(LABEL_PATTERN)
@@ -208,10 +210,24 @@ def load_run(path: str | Path) -> Run:
         content["summary"] = [IntervalSummary.from_json(row, f"summary[{i}]") for i, row in enumerate(data["summary"])]
         if content.get("live") is not None:
             content["live"] = LiveSummary.from_json(content["live"])
+        for index, check in enumerate(data["verification"]):
+            _check_verification(check, f"verification[{index}]")
+        for index, warning in enumerate(data["warnings"]):
+            parse.as_text(warning, f"warnings[{index}]")
     except Malformed as error:
         raise _damaged(run_file, str(error)) from None
-    timeseries = _read_table(folder, TIMESERIES_FILE, TIMESERIES_SCHEMA, "timeseries") if kind == "live" else None
+    timeseries = (
+        _read_table(folder, TIMESERIES_FILE, TIMESERIES_SCHEMA, "timeseries", check_timeseries)
+        if kind == "live"
+        else None
+    )
     return Run(**content, samples=_read_samples(folder), timeseries=timeseries, path=folder)
+
+
+def _check_verification(check: Any, where: str) -> None:
+    # A check without its verdict must not read as passed: Run.verified counts what is not ok.
+    parse.flag(check, "ok", where)
+    parse.count(check, "interval", where)
 
 
 def list_runs(results_dir: str | Path) -> list[Path]:
@@ -253,6 +269,10 @@ def _samples_table(samples: Iterable[Sample] | pa.Table) -> pa.Table:
     nulls = [name for name in SAMPLES_SCHEMA.names if table.column(name).null_count]
     if nulls:
         raise _unfit(f"nulls in {', '.join(nulls)}")
+    try:
+        check_samples(table)  # what load_run would refuse is not written
+    except Malformed as error:
+        raise _unfit(str(error)) from None
     return table
 
 
@@ -281,6 +301,10 @@ def _timeseries_table(timeseries: pa.Table) -> pa.Table:
     nulls = [name for name in TIMESERIES_SCHEMA.names if table.column(name).null_count]
     if nulls:
         raise _unfit_timeseries(f"nulls in {', '.join(nulls)}")
+    try:
+        check_timeseries(table)
+    except Malformed as error:
+        raise _unfit_timeseries(str(error)) from None
     return table
 
 
@@ -309,10 +333,12 @@ def _unfit(reason: str) -> InvalidParameter:
 
 
 def _read_samples(folder: Path) -> pa.Table:
-    return _read_table(folder, SAMPLES_FILE, SAMPLES_SCHEMA, "samples")
+    return _read_table(folder, SAMPLES_FILE, SAMPLES_SCHEMA, "samples", check_samples)
 
 
-def _read_table(folder: Path, name: str, schema: pa.Schema, what: str) -> pa.Table:
+def _read_table(
+    folder: Path, name: str, schema: pa.Schema, what: str, check_rows: Callable[[pa.Table], None]
+) -> pa.Table:
     path = folder / name
     if not path.is_file():
         raise ResultsError(f"{folder} has no {name}; the run is damaged, run the benchmark again")
@@ -325,6 +351,10 @@ def _read_table(folder: Path, name: str, schema: pa.Schema, what: str) -> pa.Tab
         found = ", ".join(f"{f.name} {f.type}" for f in table.schema)
         expected = ", ".join(f"{f.name} {f.type}" for f in schema)
         raise ResultsError(f"{path} has columns ({found}); {what} have ({expected}), all non-null")
+    try:
+        check_rows(table)
+    except Malformed as error:
+        raise _damaged(path, str(error)) from None
     return table
 
 
@@ -338,8 +368,8 @@ def _run_json(run: Run, run_id: str | None = None) -> str:
         raise InvalidParameter(f"run.json cannot hold this run ({error}); use str, numbers, lists and dicts") from None
 
 
-def _damaged(run_file: Path, what: str) -> ResultsError:
-    return ResultsError(f"{run_file} is damaged ({what}); it is not a run.json this catchup wrote")
+def _damaged(path: Path, what: str) -> ResultsError:
+    return ResultsError(f"{path} is damaged ({what}); it is not a {path.name} this catchup wrote")
 
 
 def _reason(error: OSError) -> str:

@@ -2,7 +2,7 @@
 
 Live mode (bench.live) catches a projection up while writers keep appending; this is
 what it measured. The judgements every reader of a live run makes (did the writers fall
-short of the rate asked, what "never caught up" says) are stated here once, so the
+short of the rate asked, was the run a success at all, what "never caught up" says) are stated here once, so the
 run's warnings, ``catchup show``, the report and the staleness figure say the same.
 """
 
@@ -16,6 +16,8 @@ from bench.units import format_seconds
 
 # Below this share of the requested rate the writers, not the projection, set the pace.
 RATE_SHORTFALL = 0.9
+# Below this share the run measured another load than the one asked: it is no success, whatever it verified.
+RATE_FAILED = 0.1
 START_FROM = ("snapshot", "zero")
 SAMPLE_PERIOD_S = 0.1  # a live run samples its lag this often
 
@@ -80,6 +82,32 @@ class LiveSummary:
         return self.rate_requested > 0 and self.rate_achieved < RATE_SHORTFALL * self.rate_requested
 
     @property
+    def every_writer_failed(self) -> bool:
+        # A writer reports one failure at most (it stops at its first), so the count is of writers.
+        return len(self.writer_failures) >= self.writers
+
+    @property
+    def shortfall(self) -> str | None:
+        """Why this run is no success though it may have caught up and verified; None when it is one.
+
+        Every writer failed (a full disk, lost rights), or the writers reached less than
+        RATE_FAILED of the requested rate: the lag figures then describe an idle store, not
+        the load asked about, so ``catchup live`` exits non-zero and every reader leads with this.
+        """
+        achieved = f"{self.rate_achieved:,.0f} events/s of the {self.rate_requested:,.0f} requested"
+        if self.every_writer_failed:
+            return (
+                f"not a success: every writer failed ({len(self.writer_failures)} of {self.writers}), "
+                f"so the run measured {achieved}; the lag figures do not describe the load asked for"
+            )
+        if self.rate_requested > 0 and self.rate_achieved < RATE_FAILED * self.rate_requested:
+            return (
+                f"not a success: the writers appended {achieved}, below {RATE_FAILED:.0%} of it; "
+                "the lag figures do not describe the load asked for"
+            )
+        return None
+
+    @property
     def has_caught_up(self) -> bool:
         return self.caught_up and self.caught_up_s is not None
 
@@ -105,40 +133,43 @@ class LiveSummary:
         start_from = parse.text(data, "start_from", where)
         if start_from not in START_FROM:
             raise parse.Malformed(f"{where}.start_from is {start_from!r}, not one of {', '.join(START_FROM)}")
+        writers = parse.count(data, "writers", where)
+        if writers < 1:  # "every writer failed" is judged against it
+            raise parse.Malformed(f"{where}.writers is 0, not a count of writers (at least 1)")
         return cls(
-            interval=parse.whole(data, "interval", where),
-            writers=parse.whole(data, "writers", where),
+            interval=parse.count(data, "interval", where),
+            writers=writers,
             start_from=start_from,
-            max_duration_s=parse.number(data, "max_duration_s", where),
-            rate_requested=parse.number(data, "rate_requested", where),
-            rate_achieved=parse.number(data, "rate_achieved", where),
+            max_duration_s=parse.amount(data, "max_duration_s", where),
+            rate_requested=parse.amount(data, "rate_requested", where),
+            rate_achieved=parse.amount(data, "rate_achieved", where),
             caught_up=parse.flag(data, "caught_up", where),
-            caught_up_s=parse.optional_number(data, "caught_up_s", where),
-            peak_lag_events=parse.whole(data, "peak_lag_events", where),
-            peak_lag_s=parse.number(data, "peak_lag_s", where),
+            caught_up_s=parse.optional_amount(data, "caught_up_s", where),
+            peak_lag_events=parse.count(data, "peak_lag_events", where),
+            peak_lag_s=parse.amount(data, "peak_lag_s", where),
             lag_after_catchup_s=None
             if after is None
             else LagPercentiles(
-                **{f.name: parse.number(after, f.name, f"{where}.lag_after_catchup_s") for f in fields(LagPercentiles)}
+                **{f.name: parse.amount(after, f.name, f"{where}.lag_after_catchup_s") for f in fields(LagPercentiles)}
             ),
             lag_growth_events_per_s=parse.optional_number(data, "lag_growth_events_per_s", where),
-            duration_s=parse.number(data, "duration_s", where),
+            duration_s=parse.amount(data, "duration_s", where),
             model=LiveModel(
-                replay_rate=parse.number(model, "replay_rate", model_where),
-                load_s=parse.number(model, "load_s", model_where),
-                tail_events=parse.whole(model, "tail_events", model_where),
-                append_rate=parse.number(model, "append_rate", model_where),
-                predicted_caught_up_s=parse.optional_number(model, "predicted_caught_up_s", model_where),
-                measured_caught_up_s=parse.optional_number(model, "measured_caught_up_s", model_where),
+                replay_rate=parse.amount(model, "replay_rate", model_where),
+                load_s=parse.amount(model, "load_s", model_where),
+                tail_events=parse.count(model, "tail_events", model_where),
+                append_rate=parse.amount(model, "append_rate", model_where),
+                predicted_caught_up_s=parse.optional_amount(model, "predicted_caught_up_s", model_where),
+                measured_caught_up_s=parse.optional_amount(model, "measured_caught_up_s", model_where),
             ),
-            start_head=parse.whole(data, "start_head", where),
-            start_position=parse.whole(data, "start_position", where),
-            tail_events=parse.whole(data, "tail_events", where),
-            snapshots=parse.whole(data, "snapshots", where),
-            dead_positions=tuple(parse.each(data, "dead_positions", where, parse.as_whole)),
+            start_head=parse.count(data, "start_head", where),
+            start_position=parse.count(data, "start_position", where),
+            tail_events=parse.count(data, "tail_events", where),
+            snapshots=parse.count(data, "snapshots", where),
+            dead_positions=tuple(parse.each(data, "dead_positions", where, parse.as_count)),
             writer_failures=tuple(parse.each(data, "writer_failures", where, parse.as_text)),
             verified=parse.flag(data, "verified", where),
-            final_head=parse.whole(data, "final_head", where),
+            final_head=parse.count(data, "final_head", where),
         )
 
 

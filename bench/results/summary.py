@@ -72,10 +72,10 @@ class CaseSummary:
     def from_json(cls, data: Any, where: str) -> CaseSummary:
         parts = {name: parse.stats(data, name, where) for name in CASE_PARTS if isinstance(data, dict) and name in data}
         return cls(
-            tail_events=parse.number(data, "tail_events", where),
-            snapshot_position=parse.number(data, "snapshot_position", where),
+            tail_events=parse.count(data, "tail_events", where),
+            snapshot_position=parse.count(data, "snapshot_position", where),
             catchup_s=parse.stats(data, "catchup_s", where),
-            speedup=parse.number(data, "speedup", where),
+            speedup=parse.amount(data, "speedup", where),
             verified=parse.flag(data, "verified", where),
             **parts,
         )
@@ -123,14 +123,17 @@ class IntervalSummary:
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> IntervalSummary:
+        # Read in run.json's order, so the first key that is wrong is the one named.
+        interval = parse.count(data, "interval", where)
+        head = parse.count(data, "head", where)
         catchup = parse.member(data, "catchup", where)
         return cls(
-            interval=parse.whole(data, "interval", where),
-            head=parse.whole(data, "head", where),
-            snapshots=parse.number(data, "snapshots", where),
-            snapshot_bytes=parse.number(data, "snapshot_bytes", where),
+            interval=interval,
+            head=head,
+            snapshots=parse.count(data, "snapshots", where),
+            snapshot_bytes=parse.count(data, "snapshot_bytes", where),
             **{name: parse.stats(data, name, where) for name in PASS_TIMINGS},
-            full_replay_s=parse.number(data, "full_replay_s", where),
+            full_replay_s=parse.amount(data, "full_replay_s", where),
             expected=CaseSummary.from_json(
                 parse.member(catchup, "expected", f"{where}.catchup"), f"{where}.catchup.expected"
             ),
