@@ -11,9 +11,13 @@ import pyarrow as pa
 from bench.prefetch import prefetch
 from generators import LedgerParams, dataset_meta, generate
 from stores.base import EventStore
+from stores.errors import StorageFailed, os_failure
 
 # Events per batch the generator produces and the store writes; it does not change the events.
 GENERATE_BATCH_SIZE = 262_144
+
+
+_REMEDY = "generate again, with --overwrite, once the cause is fixed"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,12 @@ def generate_into(
             if on_progress is not None:
                 on_progress(batch.num_rows)
 
-    head = store.load(counted(prefetch(generate(params, batch_size=batch_size))), meta, overwrite=overwrite)
+    where: str | None = None
+    try:
+        where = store.info().uri
+        head = store.load(counted(prefetch(generate(params, batch_size=batch_size))), meta, overwrite=overwrite)
+    except OSError as error:  # pyarrow's name no file: the store's place stands in for it
+        failed = os_failure(error, "writing", where)
+        raise StorageFailed(f"{failed}; nothing there reads as a complete store ({_REMEDY})") from None
     seconds = time.perf_counter() - started
     return GenerateResult(params.events, head, seconds, store.info().size_bytes, meta.fingerprint["id"])
