@@ -110,7 +110,7 @@ class LedgerParams:
         self._check_rate()
         self.mix.validate()
 
-    def _rate_range(self) -> tuple[float, float]:
+    def rate_range(self) -> tuple[float, float]:
         """The rates whose occurred_at fit: the last event at or before LATEST_OCCURRED_US, and
         (more than one event) at least a microsecond between the first and the last."""
         start_us = int(self.start.timestamp() * 1_000_000)
@@ -122,7 +122,7 @@ class LedgerParams:
         return lowest, highest
 
     def _check_rate(self) -> None:
-        lowest, highest = self._rate_range()
+        lowest, highest = self.rate_range()
         if math.isfinite(self.rate) and lowest <= self.rate <= highest:
             return
         allowed = f"from {lowest:g} to {highest:g}" if math.isfinite(highest) else f"of at least {lowest:g}"
