@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 
 from bench.cli import cli
-from bench.run_plan import ASK_ABOVE_BYTES, ASK_ABOVE_SNAPSHOTS, SnapshotPlan
 from generators import LedgerParams, generate
 from stores import open_store
 from stores.errors import InvalidParameter
@@ -102,8 +101,9 @@ def test_run_that_saves_over_1000_snapshots_needs_yes(store: Path, tmp_path: Pat
 
 
 def test_the_plan_counts_every_pass_and_asks_above_either_threshold() -> None:
+    # Imported here, so that on a checkout without the module only this test fails.
     from bench.experiment_config import ExperimentConfig
-    from bench.run_plan import snapshot_counts
+    from bench.run_plan import ASK_ABOVE_BYTES, ASK_ABOVE_SNAPSHOTS, SnapshotPlan, snapshot_counts
 
     config = ExperimentConfig(intervals=(0, 10, 100), repeats=3, warmup=1)
     assert snapshot_counts(1_000, config) == ((100 + 10) * 4, 100)
