@@ -25,14 +25,17 @@ DEMO_INTERVALS = (0, 10_000, 100_000)
 DEMO_REPEATS = 3
 
 
-def ensure_store(path: Path, params: LedgerParams, emit: Callable[[str], None], *, overwrite: bool = False) -> bool:
-    """Generate the demo events unless ``path`` already holds exactly them; True if generated.
+def ensure_store(
+    uri: str | Path, params: LedgerParams, emit: Callable[[str], None], *, overwrite: bool = False
+) -> bool:
+    """Generate the demo events unless the store at ``uri`` already holds exactly them; True if generated.
 
     A store of other events (another fingerprint, or an unfinished load) is replaced only
     with ``overwrite``: a demo must not silently regenerate a store someone made on purpose.
     """
-    with open_store(str(path)) as store:
+    with open_store(str(uri)) as store:
         info = store.info()
+        path = info.uri  # as shown: a Postgres URI without its password
         wanted = fingerprint(params)["id"]
         found = (info.fingerprint or {}).get("id")
         if info.exists and info.complete and found == wanted:
@@ -59,7 +62,7 @@ class DemoOutcome:
 
 
 def run_demo(
-    store: Path = DEMO_STORE,
+    store: str | Path = DEMO_STORE,
     results_dir: Path = DEFAULT_RESULTS_DIR,
     events: int = DEMO_EVENTS,
     repeats: int = DEMO_REPEATS,

@@ -43,8 +43,10 @@ def redact(uri: str) -> str:
     its writer meant (urlsplit then sees part of the password as the host, the path or
     a fragment), so such a URI is redacted on its raw text instead: see ``misparsed``.
     """
-    if not _SCHEME.match(uri) or "://" not in uri:
+    if not _SCHEME.match(uri):
         return uri
+    if "://" not in uri:
+        return _redact_raw(uri) if "@" in uri else uri
     if misparsed(uri):
         return _redact_raw(uri)
     parts = urlsplit(uri)
@@ -89,7 +91,10 @@ def misparsed(uri: str) -> str:
 
 def _redact_raw(uri: str) -> str:
     """Everything between '://' and the last '@' before the host masked; the user kept when plain."""
-    scheme, _, rest = uri.partition("://")
+    scheme, slashes, rest = uri.partition("://")
+    if not slashes:  # 'postgresql:/u:pw@h' (a path library folds '//'): all of it up to the last '@'
+        scheme, _, rest = uri.partition(":")
+        return f"{scheme}:***@{_redact_query(rest.rpartition('@')[2])}"
     at = _userinfo_end(rest)
     if at < 0:
         return f"{scheme}://{_redact_query(rest)}"
