@@ -25,12 +25,12 @@ from time import perf_counter
 
 from bench.experiment_config import ExperimentConfig
 from bench.progress import RateReporter
-from bench.replay import ReplayClock, projection_code, replay
+from bench.replay import ReplayClock, projection_code, replay, restore
 from bench.results import CASES, SNAPSHOT_PASS, Sample, catchup_phase
 from projections import Projection
 from projections.digest import differing_rows
 from stores.base import EventStore
-from stores.errors import InvalidParameter
+from stores.errors import InvalidParameter, os_failure
 from stores.snapshots import SnapshotStore
 
 PROGRESS_EVERY_S = 5.0  # a pass shorter than this shows only its summary line
@@ -251,7 +251,11 @@ class Experiment:
             with projection_code(self.projection, "snapshot()"):
                 table = state.snapshot()
             encoded = perf_counter()
-            info = self.snapshots.save(self.projection.name, position, table)
+            try:
+                info = self.snapshots.save(self.projection.name, position, table)
+            except OSError as error:  # the snapshot store names no file: the store stands in for it
+                doing = f"saving the snapshot of {self.projection.name} at position {position:,} into"
+                raise os_failure(error, doing, self.store.info().uri) from None
             taken.state_s += encoded - started
             taken.save_s += perf_counter() - encoded
             taken.count += 1
@@ -273,8 +277,7 @@ class Experiment:
         if table is None:
             state = self._fresh()
         else:
-            with projection_code(self.projection, "restore()"):
-                state = self.projection.restore(table)
+            state = restore(self.projection, table)
         timing.load_s, timing.restore_s = loaded - started, perf_counter() - loaded
         after = info.position if info is not None else 0
         timing.tail = replay(self.store, state, after=after, upto=case.head, batch_size=self.config.batch_size)

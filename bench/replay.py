@@ -152,3 +152,16 @@ def projection_code(projection: type[Projection], what: str) -> Iterator[None]:
         raise ProjectionFailed(
             f"projection {projection.name} failed in {what}: {type(error).__name__}: {error}"
         ) from error
+
+
+def restore(projection: type[Projection], table: pa.Table) -> Projection:
+    """``projection.restore(table)``, with what it raises or wrongly returns as one line naming the class."""
+    with projection_code(projection, "restore()"):
+        state = projection.restore(table)
+    if not isinstance(state, projection):
+        raise ProjectionFailed(
+            f"projection {projection.name}: {projection.__qualname__}.restore(table) returned "
+            f"{type(state).__qualname__}, not a {projection.__qualname__}; restore must return an instance "
+            "of its class holding the snapshot's state (a classmethod: return cls(...))"
+        )
+    return state

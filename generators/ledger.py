@@ -166,7 +166,11 @@ class LedgerGenerator:
             "stream_version": self._versions(stream),
             "event_type": event_type,
             "occurred_at": self.start_us
-            + np.floor((position - 1 + d.jitter) * (1_000_000 / self.params.rate)).astype(np.int64),
+            # Clipped at the limit: the block's positions past it are dropped, and at the lowest
+            # allowed rate their times would overflow int64 (a RuntimeWarning on stderr).
+            + np.floor((np.minimum(position, self.limit) - 1 + d.jitter) * (1_000_000 / self.params.rate)).astype(
+                np.int64
+            ),
             "amount": amount,
             "currency": currency,
             "counterparty": counterparty,

@@ -4,18 +4,31 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from stores.base import DatasetMeta
 from stores.errors import InvalidParameter
+from stores.schema import EVENT_SCHEMA
 
 GENERATOR = "catchup.generators.ledger"
 # Bump when the same parameters would give different events: the fingerprint changes with it.
 GENERATOR_VERSION = "1"
 
 OPERATIONS = ("deposit", "withdrawal", "transfer", "fx")
+
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+_OCCURRED_UNIT = EVENT_SCHEMA.field("occurred_at").type.unit
+# The latest occurred_at, in microseconds since the epoch, that the events may reach: an
+# int64 count of the schema's unit, and a time Python's datetime can show (year 9999), so
+# every reader can turn it back into a time; whichever ends first.
+LATEST_OCCURRED_US = min(
+    (2**63 - 1) * 1_000_000 // _PER_SECOND[_OCCURRED_UNIT],
+    int(datetime.max.replace(tzinfo=UTC).timestamp()) * 1_000_000,
+)
 
 
 @dataclass(frozen=True)
@@ -90,13 +103,35 @@ class LedgerParams:
             raise InvalidParameter(f"skew {self.skew}: use a Zipf exponent from 0 (uniform) to 5", "skew")
         if not 0 <= self.seed < 2**63:
             raise InvalidParameter(f"seed {self.seed}: use a whole number from 0 to 2**63-1", "seed")
-        if not self.rate > 0:
-            raise InvalidParameter(f"rate {self.rate}: events per second must be above 0", "rate")
         if self.start.tzinfo is None:
             raise InvalidParameter(
                 f"start {self.start.isoformat()}: give a time zone, e.g. 2026-01-01T00:00:00Z", "start"
             )
+        self._check_rate()
         self.mix.validate()
+
+    def rate_range(self) -> tuple[float, float]:
+        """The rates whose occurred_at fit: the last event at or before LATEST_OCCURRED_US, and
+        (more than one event) at least a microsecond between the first and the last."""
+        start_us = int(self.start.timestamp() * 1_000_000)
+        room_us = max(LATEST_OCCURRED_US - start_us, 1)
+        # occurred_at = start + (position - 1 + jitter) / rate with jitter < 1: the last is
+        # below start + events / rate.
+        lowest = _three_figures(self.events * 1_000_000 / room_us, math.ceil)
+        highest = _three_figures((self.events - 1) * 1_000_000, math.floor) if self.events > 1 else math.inf
+        return lowest, highest
+
+    def _check_rate(self) -> None:
+        lowest, highest = self.rate_range()
+        if math.isfinite(self.rate) and lowest <= self.rate <= highest:
+            return
+        allowed = f"from {lowest:g} to {highest:g}" if math.isfinite(highest) else f"of at least {lowest:g}"
+        raise InvalidParameter(
+            f"rate {self.rate:g} is out of range: for {self.events:,} events from {self.start.isoformat()} "
+            f"use a finite rate {allowed} events per second (the last occurred_at must come before the year "
+            "10000, and the events must not all share one microsecond)",
+            "rate",
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +144,15 @@ class LedgerParams:
             "start": self.start.astimezone(UTC).isoformat(),
             "rate": self.rate,
         }
+
+
+def _three_figures(value: float, rounding: Callable[[float], int]) -> float:
+    """``value`` rounded (up or down, inward of a range) to three significant figures: a bound a
+    message prints and a user can type back."""
+    if not value > 0:
+        return value
+    step = 10.0 ** (math.floor(math.log10(value)) - 2)
+    return float(f"{rounding(value / step) * step:.3g}")
 
 
 def params_from_json(data: dict[str, Any]) -> LedgerParams:

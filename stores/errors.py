@@ -7,6 +7,8 @@ say what failed and with what value, say what is allowed, and never carry a pass
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 from collections.abc import Callable
 
@@ -54,6 +56,31 @@ class StoreNotFound(StoreError):
 
 class StoreUnreachable(StoreError):
     """The server behind the URI cannot be reached or refused the connection."""
+
+
+class StorageFailed(StoreError):
+    """The operating system refused a write or a read: a full disk, no permission, a read-only
+    file system, a file where a folder should be."""
+
+
+# The OS errors a user can act on, in the words of a one-line message.
+_OS_REASONS = {
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "read-only file system",
+    errno.ENOTDIR: "not a directory (a file stands where a folder is needed)",
+}
+
+
+def os_failure(error: OSError, doing: str, path: object | None = None) -> StorageFailed:
+    """'<reason> <doing> <path>': ``path`` (what the user named), else the file the OS named."""
+    reason = _OS_REASONS.get(error.errno or 0) or (
+        os.strerror(error.errno).lower() if error.errno else " ".join(str(error).split()) or type(error).__name__
+    )
+    where = path if path is not None else error.filename
+    return StorageFailed(f"{reason} {doing}" + (f" {where}" if where is not None else ""))
 
 
 class StoreIncomplete(StoreError):

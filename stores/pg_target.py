@@ -24,7 +24,7 @@ from stores.errors import (
     StoreUnreachable,
 )
 from stores.pg_sql import LAYOUTS
-from stores.uri import redact
+from stores.uri import ALLOWED, misparsed, redact
 
 DEFAULT_SCHEMA = "catchup"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -65,6 +65,13 @@ class PgTarget:
 def parse_target(uri: str) -> PgTarget:
     """Split a store URI into catchup options and a libpq URI; InvalidParameter if malformed."""
     shown = redact(uri)
+    why = misparsed(uri)
+    if why:
+        # Refused rather than guessed at: libpq would read part of the password as the host.
+        raise InvalidParameter(
+            f"{shown} is not a valid PostgreSQL URI ({why}); use {ALLOWED}, with a '#', '/', '?', '@', '%' "
+            "or space in the user or password percent-encoded (%23, %2F, %3F, %40, %25, %20)"
+        )
     parts = urlsplit(uri)
     layout, layout_given, schema = "typed", False, DEFAULT_SCHEMA
     rest: list[tuple[str, str]] = []

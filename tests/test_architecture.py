@@ -25,6 +25,7 @@ ENGINE = {
     "bench.replay",
     "bench.experiment",
     "bench.experiment_config",
+    "bench.run_plan",
     "bench.summarize",
     "bench.runner",
     "bench.generate",

@@ -117,7 +117,7 @@ def test_fingerprint_names_generator_version_and_every_parameter() -> None:
         ({"events": -5}, "events -5: must be a whole number of at least 1"),
         ({"events": 10, "accounts": 11}, "accounts 11 exceeds events 10"),
         ({"skew": -1.0}, "skew -1.0: use a Zipf exponent from 0"),
-        ({"rate": 0.0}, "rate 0.0: events per second must be above 0"),
+        ({"rate": 0.0}, "rate 0 is out of range: for 1,000,000 events"),
         ({"start": datetime(2026, 1, 1)}, "start 2026-01-01T00:00:00: give a time zone"),
     ],
 )

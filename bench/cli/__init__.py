@@ -32,7 +32,7 @@ from bench.cli.run import run
 from bench.cli.show import show
 from bench.cli.state import state
 from bench.cli.verify import verify
-from stores.errors import CatchupError, InvalidParameter
+from stores.errors import CatchupError, InvalidParameter, os_failure
 
 __all__ = ["INTERRUPTED", "Exit", "cli", "main"]
 
@@ -56,6 +56,8 @@ class CatchupGroup(click.Group):
             _fail(str(error), Exit.ERROR)
         except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             _fail(INTERRUPTED, Exit.INTERRUPTED)
+        except OSError as error:  # the last resort: library code translates the OS errors it expects
+            _fail(str(os_failure(error, "at")), Exit.ERROR)
         sys.exit(outcome if isinstance(outcome, int) else Exit.OK)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -16,11 +16,11 @@ from bench.demo import DEMO_EVENTS, DEMO_REPEATS, DEMO_STORE
 @click.command()
 @click.option(
     "--store",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEMO_STORE,
+    default=str(DEMO_STORE),
     show_default=True,
-    help="Parquet folder for the demo events; reused when it already holds them.",
+    help="Store for the demo events (a folder or postgresql://...); reused when it holds them, refused if others.",
 )
+@click.option("--overwrite", is_flag=True, help="Replace a --store that holds other events than the demo's.")
 @RESULTS_DIR
 @click.option(
     "--events",
@@ -39,7 +39,7 @@ from bench.demo import DEMO_EVENTS, DEMO_REPEATS, DEMO_STORE
     help="Measured repeats per interval.",
 )
 @QUIET
-def demo(store: Path, out: Path, events: int, repeats: int, quiet: bool) -> None:
+def demo(store: str, out: Path, overwrite: bool, events: int, repeats: int, quiet: bool) -> None:
     """Generate 1M events into a Parquet folder, run balances and balances_per_event, report.
 
     Intervals 0, 10k and 100k; prints each summary and where the results are, then writes
@@ -49,10 +49,11 @@ def demo(store: Path, out: Path, events: int, repeats: int, quiet: bool) -> None
     Example:
       catchup demo
       catchup demo --events 10M --store data/demo-10m
+      catchup demo --store data/demo --overwrite
     """
     from bench.demo import run_demo
 
-    outcome = run_demo(store, out, events, repeats, emit=progress(quiet))
+    outcome = run_demo(store, out, events, repeats, emit=progress(quiet), overwrite=overwrite)
     for each in outcome.runs:
         echo_outcome(each)
         click.echo("")

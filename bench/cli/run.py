@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +60,12 @@ if TYPE_CHECKING:
     metavar="NAME",
     help="Also keep the run as baseline NAME of this machine, for compare baseline:NAME (only if verified).",
 )
+@click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Go ahead without asking when the run would save over 1,000 snapshots or 1 GB.",
+)
 @QUIET
 def run(
     store: str,
@@ -70,6 +77,7 @@ def run(
     out: Path,
     batch_size: int,
     save_baseline: str | None,
+    yes: bool,
     quiet: bool,
 ) -> None:
     """Replay PROJECTION over STORE from event 0 and from snapshots every k events.
@@ -85,6 +93,7 @@ def run(
       catchup run data/ledger --projection balances --intervals 0,10k,100k,1M --repeats 5
       catchup run data/ledger -p myproject/projections.py:Ledger --label before-fix
       catchup run data/ledger -p balances --save-baseline main
+      catchup run data/ledger -p balances --intervals 100 --yes
     """
     from bench.results.baselines import check_baseline_name, machine_name
     from bench.results.baselines import save_baseline as keep_baseline
@@ -93,12 +102,31 @@ def run(
     if save_baseline is not None:
         check_baseline_name(save_baseline)  # before the work, not after it
     config = ExperimentConfig(intervals=intervals, repeats=repeats, warmup=warmup, batch_size=batch_size)
+    if not yes:
+        confirm_snapshot_volume(store, projection, config)
     outcome = execute_run(store, projection, config, label=label, results_dir=out, emit=progress(quiet))
     echo_outcome(outcome)
     exit_on_divergence([outcome])
     if save_baseline is not None:
         saved = keep_baseline(outcome.run, save_baseline, out)
         click.echo(f"baseline {save_baseline} of {machine_name()}: {saved}")
+
+
+def confirm_snapshot_volume(store: str, projection: str, config: ExperimentConfig) -> None:
+    """Before a run that saves many or large snapshots: ask at a terminal, else refuse without --yes."""
+    from bench.projection_loader import load_projection
+    from bench.run_plan import plan_snapshots
+    from stores import open_store
+
+    with open_store(store) as source:
+        plan = plan_snapshots(source, load_projection(projection), config)
+    if not plan.large:
+        return
+    if not sys.stdin.isatty():
+        raise click.ClickException(f"{plan.describe()}; pass --yes to go ahead (or use larger --intervals)")
+    click.echo(plan.describe(), err=True)
+    if not click.confirm("Go ahead?", err=True):
+        raise click.ClickException("not confirmed; nothing was run or written")
 
 
 def echo_outcome(outcome: RunOutcome) -> None:

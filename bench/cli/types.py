@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import click
@@ -31,17 +32,21 @@ class Count(click.ParamType[int]):
 
 
 class Rate(click.ParamType[float]):
-    """Events per second, with an optional k/M suffix: '20k', '1.5M', '1000'; range checks are the library's."""
+    """Events per second, with an optional k/M suffix: '20k', '1.5M', '1000'; finite, other range checks
+    are the library's (generate's depend on --events and --start)."""
 
     name = "events/s"
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         if isinstance(value, float):
-            return value
-        try:
-            rate = parse_rate(str(value))
-        except ValueError:
-            self.fail(f"{value!r} is not a rate; use events per second such as 1000, 20k or 1.5M", param, ctx)
+            rate = value
+        else:
+            try:
+                rate = parse_rate(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is not a rate; use events per second such as 1000, 20k or 1.5M", param, ctx)
+        if not math.isfinite(rate):  # digits beyond a float's range parse as inf
+            self.fail(f"{value!r} is not a finite rate; use events per second such as 1000, 20k or 1.5M", param, ctx)
         return rate
 
 

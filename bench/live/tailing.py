@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from bench.live.config import DRAIN_TIMEOUT_S, SAMPLE_PERIOD_S, LiveConfig, LiveFailed
 from bench.live.writer import Commit, Reports, WriterFailed
-from bench.replay import Stops, apply_batches, projection_code
+from bench.replay import Stops, apply_batches, projection_code, restore
 from bench.results import TIMESERIES_SCHEMA
 from projections import Projection
 from stores.base import READ_BATCH_SIZE, EventStore
@@ -131,8 +131,7 @@ def load_snapshot(store: EventStore, projection_cls: type[Projection], position:
     if info is None or info.position != position:
         raise LiveFailed(f"the starting snapshot at {position:,} is missing; the store changed during setup")
     table = snapshots.load(info)
-    with projection_code(projection_cls, "restore"):
-        return projection_cls.restore(table)
+    return restore(projection_cls, table)
 
 
 def catch_up_and_tail(
