@@ -52,6 +52,7 @@ from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreE
 from stores.live import AppendReceipt, EventsAt, GapWatch, LiveAppender, NoGaps
 from stores.parquet_files import EVENTS_DIR, FILE_ROWS, ROW_GROUP_ROWS, RollingWriter, file_size
 from stores.parquet_integrity import Orphans, footer_problems, orphans, size_problem, store_problems
+from stores.parquet_integrity import first_line as _first_line
 from stores.parquet_manifest import (
     MANIFEST_NAME,
     EventFile,
@@ -370,7 +371,3 @@ def _clip(batch: pa.RecordBatch, after: int, upto: int) -> pa.RecordBatch:
     start = int(np.searchsorted(pos, after, side="right"))
     stop = int(np.searchsorted(pos, upto, side="right"))
     return batch.slice(start, max(0, stop - start))
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
