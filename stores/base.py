@@ -37,7 +37,6 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
@@ -95,12 +94,6 @@ class EventStore(ABC):
     def read(
         self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
     ) -> Iterator[pa.RecordBatch]: ...
-
-    @contextmanager
-    def verifying(self) -> Iterator[None]:
-        """Reads started inside also check the checksums the backend keeps per page (Parquet's
-        page CRCs: too dear for every read, see stores.parquet); a no-op where there are none."""
-        yield
 
     @abstractmethod
     def snapshots(self) -> SnapshotStore:

@@ -17,10 +17,10 @@ files the manifest says overlap it.
 
 Every read checks the cheap facts of the files it opens against the manifest (size,
 footer rows, positions and dataset: stores.parquet_integrity), and ``info`` checks them
-for every file. Page checksums are always written; they are verified only inside
-``verifying()`` (``catchup verify`` and the reference replay of a run): measured by
-bench/perf/page_checksums.py at 1M events, verification cost 5-11% of a full read, over
-the 5% a read on every replay may cost.
+for every file. Page checksums are written and verified on every read: measured by
+bench/perf/page_checksums.py at 1M events (docs/verify.md), verification cost 1.5-3.6% of
+a full read in the longest runs, under the 5% beyond which only ``catchup verify`` and a
+run's first read would have checked them.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreE
 from stores.live import AppendReceipt, EventsAt, GapWatch, LiveAppender, NoGaps
 from stores.parquet_files import EVENTS_DIR, FILE_ROWS, ROW_GROUP_ROWS, RollingWriter, file_size
 from stores.parquet_integrity import Orphans, footer_problems, orphans, size_problem, store_problems
+from stores.parquet_integrity import first_line as _first_line
 from stores.parquet_manifest import (
     MANIFEST_NAME,
     EventFile,
@@ -76,12 +77,13 @@ class ParquetStore(EventStore):
         row_group_rows: int = ROW_GROUP_ROWS,
         file_rows: int = FILE_ROWS,
         compression: str = "zstd",
+        verify_pages: bool = True,
     ) -> None:
         self.folder = Path(path)
         self.row_group_rows = row_group_rows
         self.file_rows = max(row_group_rows, file_rows - file_rows % row_group_rows)
         self.compression = compression
-        self.verify_pages = False  # see verifying()
+        self.verify_pages = verify_pages  # False only for bench/perf/page_checksums.py's bare side
 
     # -- looking -----------------------------------------------------------------------
 
@@ -258,14 +260,6 @@ class ParquetStore(EventStore):
 
     # -- reading -----------------------------------------------------------------------
 
-    @contextmanager
-    def verifying(self) -> Iterator[None]:
-        previous, self.verify_pages = self.verify_pages, True
-        try:
-            yield
-        finally:
-            self.verify_pages = previous
-
     def read(
         self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
     ) -> Iterator[pa.RecordBatch]:
@@ -377,7 +371,3 @@ def _clip(batch: pa.RecordBatch, after: int, upto: int) -> pa.RecordBatch:
     start = int(np.searchsorted(pos, after, side="right"))
     stop = int(np.searchsorted(pos, upto, side="right"))
     return batch.slice(start, max(0, stop - start))
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

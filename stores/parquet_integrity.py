@@ -65,7 +65,7 @@ def file_problems(folder: Path, event_file: EventFile, dataset_id: str) -> list[
     try:
         metadata = pq.read_metadata(folder / event_file.name)
     except (pa.ArrowInvalid, OSError) as error:
-        return [f"{event_file.name} has no readable Parquet footer ({_first_line(error)})"]
+        return [f"{event_file.name} has no readable Parquet footer ({first_line(error)})"]
     return footer_problems(event_file, metadata, dataset_id)
 
 
@@ -126,5 +126,6 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """The first line of a driver's message (pyarrow's run to several), or the error's type."""
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -4,8 +4,10 @@
 
 The same events, written with the store's options (stores.parquet_files.WRITE_OPTIONS:
 zstd, row groups of ROW_GROUP_ROWS) with and without ``write_page_checksum``, and the
-checksummed file read whole with and without ``page_checksum_verification``. Side by side
-in one run, alternating which side goes first; the ratio is with / without (1.05 = 5% dearer).
+checksummed file read whole with and without ``page_checksum_verification``, and a
+ParquetStore of those events read whole (``store.read()``, what a replay does) with and
+without ``verify_pages``. Side by side in one run, alternating which side goes first;
+the ratio is with / without (1.05 = 5% dearer).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import pyarrow.parquet as pq
 
 from bench.perf.timing import dataset_arguments, median, table, timed_side_by_side
 from generators import LedgerParams, generate
+from stores.base import DatasetMeta
+from stores.parquet import ParquetStore
 from stores.parquet_files import ROW_GROUP_ROWS, WRITE_OPTIONS
 from stores.schema import EVENT_SCHEMA
 
@@ -31,6 +35,10 @@ def write(events: pa.Table, path: Path, checksums: bool) -> None:
 def read(path: Path, verify: bool) -> int:
     parquet = pq.ParquetFile(path, page_checksum_verification=verify)
     return sum(parquet.read_row_group(i).num_rows for i in range(parquet.num_row_groups))
+
+
+def store_read(store: ParquetStore) -> int:
+    return sum(batch.num_rows for batch in store.read())
 
 
 def main() -> None:
@@ -50,6 +58,11 @@ def main() -> None:
     rows.append(("write", median(with_s), median(without_s)))
     with_s, without_s = timed_side_by_side(lambda: read(summed, True), lambda: read(summed, False), args.repeats)
     rows.append(("full read", median(with_s), median(without_s)))
+    checked = ParquetStore(folder / "store")
+    checked.load(events.to_batches(), DatasetMeta({"id": "page-checksums"}, params.currencies), overwrite=True)
+    unchecked = ParquetStore(folder / "store", verify_pages=False)
+    with_s, without_s = timed_side_by_side(lambda: store_read(checked), lambda: store_read(unchecked), args.repeats)
+    rows.append(("store.read()", median(with_s), median(without_s)))
     size = summed.stat().st_size - plain.stat().st_size
     print(f"{events.num_rows:,} events, {args.repeats} repeats each, medians; checksums add {size:,} bytes")
     print(
