@@ -47,7 +47,7 @@ def test_interrupted_run_writes_no_results_and_removes_its_snapshots(tmp_path: P
     with open_store(str(store)) as target:
         target.load(generate(SMALL, batch_size=8_192), dataset_meta(SMALL))
     results = tmp_path / "results"
-    command = ["run", str(store), "-p", "balances_per_event", "--intervals", "1k", "--repeats", "1000"]
+    command = ["run", str(store), "-p", "balances_per_event", "--intervals", "1k", "--repeats", "1000", "--yes"]
     child = subprocess.Popen(
         [sys.executable, "-m", "bench.cli", *command, "--out", str(results)],
         stdout=subprocess.PIPE,

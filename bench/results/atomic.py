@@ -17,8 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from stores.errors import os_failure
-
 TMP_PREFIX = ".tmp-"
 # Names tried for a new folder whose name is taken: NAME, NAME-2, ... NAME-9999.
 MAX_SUFFIX = 9_999
@@ -48,9 +46,6 @@ def write_file_whole(path: Path, content: Content) -> Path:
                 content(handle)
             sync_file(handle)
         os.replace(temporary, path)
-    except OSError as error:
-        _remove_file(temporary)
-        raise os_failure(error, "writing", path) from None
     except BaseException:
         _remove_file(temporary)
         raise
@@ -60,18 +55,12 @@ def write_file_whole(path: Path, content: Content) -> Path:
 def write_folder_whole(target: Path, fill: Callable[[Path], None]) -> Path:
     """Build a folder with ``fill`` and put it at ``target``, replacing an earlier one only once it is whole."""
     temporary = temporary_name(target)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary.mkdir()
-    except OSError as error:
-        raise os_failure(error, "creating", target) from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary.mkdir()
     try:
         fill(temporary)
         sync_folder(temporary)
         _swap_in(temporary, target)
-    except OSError as error:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise os_failure(error, "writing", target) from None
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -88,19 +77,10 @@ def add_folder_whole(
     tried, just before the rename, for a file that records the folder's own name.
     """
     temporary = temporary_name(parent / name)
-    try:
-        temporary.mkdir()
-    except OSError as error:
-        raise os_failure(error, "creating a folder in", parent) from None
+    temporary.mkdir()
     try:
         fill(temporary)
         final = _rename_to_free_name(temporary, parent, name, name_it)
-    except NamesExhausted:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
-    except OSError as error:  # a full disk, say: nothing of the folder is left
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise os_failure(error, "writing", parent / name) from None
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
