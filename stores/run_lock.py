@@ -1,9 +1,10 @@
 """Run locks: one catch-up run of a projection on a store at a time (stores.base says the contract).
 
-Why fail at once rather than wait: a second run that waited would start when the first
-ended and look fine, but one that raced would measure timings contended by the other run
-(two replays sharing two cores) and fight over the same snapshots. A benchmark must not
-report contended numbers as if alone, so the second run is told who holds the store.
+Why a lock: two runs at once overwrite and delete each other's snapshots and report
+timings contended by the other replay as if alone. Why fail at once rather than wait: a
+run that queued would hang without a word for as long as the other takes, and two runs
+started together were meant to run side by side, which one machine cannot measure
+honestly; the second run is told so, and who holds the store.
 
 Parquet: ``fcntl.flock`` on ``STORE/.run-<projection>.lock``, a file beside the store's
 append lock, never inside ``snapshots/`` (a load removes that folder, and a lock file
