@@ -47,7 +47,8 @@ def execute_run(
     check_label(label or projection.name)
     created_at = datetime.now(UTC)
     environment = collect_environment()  # at the start, as pyperf does: the load before the work
-    with open_store(store_uri) as store:
+    # The run lock: a second run of this projection on this store fails at once (stores.run_lock says why).
+    with open_store(store_uri) as store, store.run_lock(projection.name):
         info = store.readable_info()
         result = Experiment(store, projection, config, emit).run()
         description = store.describe()

@@ -21,7 +21,16 @@ Contract, for every backend:
   the tail, not to the log. ``event_type`` uses EVENT_TYPES as its dictionary and
   ``currency`` the store's currency list, so equal events give equal batches on every
   backend.
-* ``head()`` is the highest position (0 for an empty store).
+* ``head()`` is the highest position the log holds (0 for an empty store): what the events
+  themselves say, never a recorded number that a writer which died could have left stale.
+  Positions are not counts: a log may have holes (positions drawn by a live writer that
+  died before committing), so a full read can hold fewer events than the head.
+* ``run_lock(projection)`` is a context manager held for a whole run that writes, reads
+  and deletes ``projection``'s snapshots (``catchup run``, ``catchup live``). While one
+  process (or store object) holds it, another's ``run_lock`` of the same projection on
+  the same store raises StoreBusy at once, naming the holder (it does not wait:
+  stores.run_lock says why). The lock is released when the block ends or the holder
+  dies. StoreNotFound / StoreIncomplete if the store cannot be read; no lock is made then.
 * ``snapshots()`` is the snapshot store beside the log (stores.snapshots), tied to its dataset.
 * ``info()`` never raises for an incomplete store: it is how one looks at a broken store.
   Its ``uri`` has any password replaced by '***'; ``describe()`` is its JSON form, for
@@ -37,6 +46,7 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Self
 
@@ -98,6 +108,10 @@ class EventStore(ABC):
     @abstractmethod
     def snapshots(self) -> SnapshotStore:
         """The snapshot store for the events held now; StoreNotFound / StoreIncomplete if unreadable."""
+
+    @abstractmethod
+    def run_lock(self, projection: str) -> AbstractContextManager[None]:
+        """Exclude other runs of ``projection`` on this store while the block runs; StoreBusy if held."""
 
     # -- live mode (stores.live explains the why) -------------------------------------------
 

@@ -97,3 +97,7 @@ class SchemaMismatch(StoreError):
 
 class StoreNotEmpty(StoreError):
     """A load would replace existing events without being told to overwrite."""
+
+
+class StoreBusy(StoreError):
+    """Another process holds a lock this call needs (a run of the same projection on the same store)."""

@@ -61,6 +61,7 @@ from stores.parquet_manifest import (
     write_manifest,
 )
 from stores.parquet_snapshots import SNAPSHOTS_DIR, ParquetSnapshotStore
+from stores.run_lock import RunLock, file_run_lock
 from stores.schema import EVENT_SCHEMA, conform, currency_dictionary, positions
 
 LOCK_NAME = ".catchup.lock"
@@ -257,6 +258,10 @@ class ParquetStore(EventStore):
 
     def snapshots(self) -> ParquetSnapshotStore:
         return ParquetSnapshotStore(self.folder, self.dataset_id())
+
+    def run_lock(self, projection: str) -> RunLock:
+        self.readable_info()  # no lock file in a folder that holds no readable store
+        return file_run_lock(self.folder, projection)
 
     # -- reading -----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from stores.errors import StoreCorrupt
-from stores.pg_sessions import DRIVER_ERRORS, PgSessions, quietly
+from stores.pg_sessions import DRIVER_ERRORS, PgSessions
 from stores.pg_target import PgTarget, translate
 from stores.schema import conform
 
@@ -19,6 +19,7 @@ from stores.schema import conform
 # rows, so they pass through whole instead of leaving a small remainder slice each.
 _BYTES_PER_EVENT = 80
 _HINT_RANGE = (64 << 10, 256 << 20)
+_READ_ERRORS = (*DRIVER_ERRORS, OSError)
 
 
 def stream_events(
@@ -27,25 +28,26 @@ def stream_events(
     """The events ``sql`` selects, conformed to the event schema, in batches of at most ``batch_size``.
 
     The reader connection goes back to the pool only when the stream ran to its end; one
-    abandoned mid-stream or failed is closed instead (PgSessions.release).
+    abandoned mid-stream or failed is closed instead (PgSessions.release), statement first.
     """
     hint = min(max(batch_size * _BYTES_PER_EVENT, _HINT_RANGE[0]), _HINT_RANGE[1])
-    conn, generation = sessions.reader()
-    cursor = None
+    lease = sessions.reader()
     finished = False
     try:
         try:
-            cursor = conn.cursor(adbc_stmt_kwargs={"adbc.postgresql.batch_size_hint_bytes": str(hint)})
-            cursor.execute(sql)
-            reader = cursor.fetch_record_batch()
-        except DRIVER_ERRORS as error:
+            # Held by the lease, so that closing the store closes it even if this generator is never finished.
+            lease.cursor = lease.conn.cursor(adbc_stmt_kwargs={"adbc.postgresql.batch_size_hint_bytes": str(hint)})
+            lease.cursor.execute(sql)
+            reader = lease.cursor.fetch_record_batch()
+        except _READ_ERRORS as error:
             raise translate(target, error, "read events") from None
         while True:
             try:
                 batch = reader.read_next_batch()
             except StopIteration:
                 break
-            except DRIVER_ERRORS as error:
+            except _READ_ERRORS as error:
+                # A connection lost mid-stream surfaces from the Arrow stream as a plain OSError.
                 raise translate(target, error, "read events") from None
             try:
                 batch = conform(batch, currencies)
@@ -55,6 +57,4 @@ def stream_events(
                 yield batch.slice(offset, batch_size)
         finished = True
     finally:
-        if cursor is not None:
-            quietly(cursor.close)
-        sessions.release(conn, generation, reusable=finished)
+        sessions.release(lease, reusable=finished)

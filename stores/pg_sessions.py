@@ -4,9 +4,14 @@
 * writer: one ADBC connection with transactions, for loads and appends;
 * readers: ADBC connections in autocommit, kept in a small pool because ADBC connects in
   about 26 ms (it loads the type catalogue), too dear to pay on every tail read; a read
-  still streaming holds its own, so two open reads never share a session.
+  still streaming holds its own (a ReaderLease), so two open reads never share a session.
 
-``close`` closes them all; a store used again afterwards simply connects again.
+``close`` closes them all, leases still out included, each statement before its
+connection: ADBC refuses to close a connection with an open statement, and a connection
+left so (a read abandoned when something else failed, its generator collected only at
+exit) is closed again by its finaliser, which prints "Exception ignored ... Cannot close
+AdbcConnection with open AdbcStatement" after the error line. A store used again
+afterwards simply connects again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import adbc_driver_manager
 import adbc_driver_postgresql.dbapi as adbc
@@ -26,6 +31,7 @@ from stores.pg_target import PgTarget, translate, unreachable
 
 DRIVER_ERRORS = (psycopg.Error, adbc_driver_manager.Error, pa.ArrowException)
 _IDLE_READERS = 4
+T = TypeVar("T")
 
 
 class PgSessions:
@@ -36,6 +42,7 @@ class PgSessions:
         self._writer: Any = None
         self._writer_lock = threading.Lock()
         self._readers: list[Any] = []
+        self._lent: set[ReaderLease] = set()
         self._readers_lock = threading.Lock()
         # Bumped by close(): a reader lent out before it is closed on return, not pooled.
         self._generation = 0
@@ -79,26 +86,38 @@ class PgSessions:
                     raise translate(self.target, error, action) from None
                 raise
 
-    def reader(self) -> tuple[Any, int]:
-        """An autocommit ADBC connection and the generation to hand back with it."""
+    def reader(self) -> ReaderLease:
+        """An autocommit ADBC connection, lent until ``release``; ``close`` closes it if still out."""
         with self._readers_lock:
-            if self._readers:
-                return self._readers.pop(), self._generation
+            conn = self._readers.pop() if self._readers else None
             generation = self._generation
-        return self._connect_adbc(autocommit=True), generation
-
-    def release(self, conn: Any, generation: int, reusable: bool) -> None:
-        """Return a reader to the pool; one abandoned mid-stream is closed instead."""
+        lease = ReaderLease(conn if conn is not None else self._connect_adbc(autocommit=True), generation)
         with self._readers_lock:
-            if reusable and generation == self._generation and len(self._readers) < _IDLE_READERS:
-                self._readers.append(conn)
+            self._lent.add(lease)
+        return lease
+
+    def release(self, lease: ReaderLease, reusable: bool) -> None:
+        """Return a reader to the pool; one abandoned mid-stream, or failed, is closed instead."""
+        lease.close_cursor()
+        with self._readers_lock:
+            self._lent.discard(lease)
+            if (
+                reusable
+                and not lease.closed
+                and lease.generation == self._generation
+                and len(self._readers) < _IDLE_READERS
+            ):
+                self._readers.append(lease.conn)
                 return
-        quietly(conn.close)
+        lease.close()
 
     def close(self) -> None:
         with self._readers_lock:
             self._generation += 1
             readers, self._readers = self._readers, []
+            lent, self._lent = list(self._lent), set()
+        for lease in lent:
+            lease.close()
         for conn in readers:
             quietly(conn.close)
         with self._writer_lock:
@@ -115,6 +134,61 @@ class PgSessions:
             return adbc.connect(self.target.conninfo, autocommit=autocommit)
         except DRIVER_ERRORS as error:
             raise unreachable(self.target, error) from None
+
+
+class ReaderLease:
+    """A reader connection lent to one read, with the statement (cursor) it has open."""
+
+    def __init__(self, conn: Any, generation: int) -> None:
+        self.conn = conn
+        self.generation = generation
+        self.cursor: Any = None
+        self.closed = False
+
+    def close_cursor(self) -> None:
+        cursor, self.cursor = self.cursor, None
+        if cursor is not None:
+            quietly(cursor.close)
+
+    def close(self) -> None:
+        """The statement first, then the connection (the module docstring says why)."""
+        self.close_cursor()
+        if not self.closed:
+            self.closed = True
+            quietly(self.conn.close)
+
+
+def interruptible(call: Callable[[], T], cancel: Callable[[], object]) -> T:
+    """``call()`` in a worker thread, so that Ctrl-C stays a KeyboardInterrupt.
+
+    On the main thread, ADBC swaps Python's SIGINT handler for its own during a blocking
+    call, and Ctrl-C then only cancels the statement: the call fails with the server's
+    "canceling statement due to user request", which reads as a database error (exit 1)
+    rather than an interrupt (exit 130), and cannot be told apart from a cancel sent by
+    someone else. Off the main thread ADBC leaves the handler alone; here the main thread
+    waits, takes the KeyboardInterrupt itself, cancels the statement, lets the worker end
+    and re-raises the interrupt.
+    """
+    outcome: list[T] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+            failure.append(error)
+
+    worker = threading.Thread(target=work, name="catchup-adbc", daemon=True)
+    worker.start()
+    try:
+        worker.join()
+    except KeyboardInterrupt:
+        quietly(cancel)
+        worker.join()
+        raise
+    if failure:
+        raise failure[0]
+    return outcome[0]
 
 
 def quietly(action: Callable[[], object]) -> None:

@@ -5,7 +5,8 @@
 
 It goes through the store's psycopg control connection: a snapshot is one row written in
 one statement, where bound parameters matter and Arrow batches do not. The table is made
-by the first save; until then there are no snapshots, and ``PostgresStore.load`` drops it.
+by the first save, marked as catchup's (stores.pg_ownership); until then there are no
+snapshots, and ``PostgresStore.load`` drops it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import psycopg
 import pyarrow as pa
 
 from stores.errors import StoreCorrupt
+from stores.pg_ownership import mark
 from stores.pg_sessions import PgSessions
 from stores.pg_sql import SNAPSHOTS_TABLE, create_snapshots, qualified, snapshot_statements
 from stores.pg_target import PgTarget
@@ -41,15 +43,26 @@ class PgSnapshotStore(SnapshotStore):
         self.dataset = dataset
         self._sessions = sessions
         self._sql = snapshot_statements(target.schema)
-        self._where = f"table {qualified(target.schema, SNAPSHOTS_TABLE)} of {target.redacted}"
+        self._table = qualified(target.schema, SNAPSHOTS_TABLE)
+        self._where = f"table {self._table} of {target.redacted}"
+        self._table_made = False
 
     def save(self, projection: str, position: int, state: pa.Table) -> SnapshotInfo:
         info, data = prepare(projection, position, state, self.dataset)
         row = (info.projection, info.position, info.rows, info.size_bytes, info.checksum, info.dataset)
         with self._sessions.control("save a snapshot") as conn, conn.transaction():
-            conn.execute(create_snapshots(self.target.schema))
+            if not self._table_made:
+                self._make_table(conn)
             conn.execute(self._sql["save"], (*row, datetime.fromisoformat(info.created_at), data))
+        self._table_made = True  # only once committed: a rolled-back save made no table
         return info
+
+    def _make_table(self, conn: psycopg.Connection) -> None:
+        """Create the table on the first save, marked as catchup's (stores.pg_ownership); once per object."""
+        found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (self._table,)).fetchone()
+        if not (found and found[0]):
+            conn.execute(create_snapshots(self.target.schema))
+            conn.execute(mark(self.target.schema, SNAPSHOTS_TABLE))
 
     def latest(self, projection: str, at_or_before: int | None = None) -> SnapshotInfo | None:
         check_projection_name(projection)

@@ -127,7 +127,8 @@ def unreachable(target: PgTarget, error: BaseException) -> StoreUnreachable:
     reason = target.scrub(str(error))
     # libpq says 'connection to server at "h", port p failed: <why>'; keep the why.
     reason = reason.rsplit(" failed: ", 1)[-1]
-    reason = re.sub(r"^(?:FATAL|ERROR):\s*", "", reason)
+    # ADBC puts its own status before the server's words ("[libpq] Execution error [...]: FATAL: ...").
+    reason = re.sub(r"^.*?\b(?:FATAL|ERROR):\s*", "", reason)
     return StoreUnreachable(f"cannot connect to PostgreSQL at {target.where} ({target.redacted}): {reason}")
 
 
@@ -153,7 +154,8 @@ def translate(target: PgTarget, error: BaseException, action: str) -> StoreError
             f"cannot {action} in schema {target.schema} of {target.redacted}: another session holds "
             "the store (an unfinished read, load or append); retry when it has finished"
         )
-    lost = isinstance(error, psycopg.OperationalError) and not sqlstate
+    # An Arrow stream whose connection died raises a bare OSError ("server closed the connection").
+    lost = isinstance(error, (psycopg.OperationalError, OSError)) and not sqlstate
     if sqlstate.startswith(("08", "57P")) or lost:  # connection failure, server shut down
         return unreachable(target, error)
     return StoreError(f"PostgreSQL failed to {action} in schema {target.schema} of {target.redacted}: {reason}")

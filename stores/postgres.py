@@ -9,12 +9,16 @@ Two drivers, each where it was measured fastest or simplest (5M events, 2 cores)
 * psycopg for the control plane: the status row, DDL, the key build and catalog
   look-ups, which want bound parameters and SQLSTATE-typed errors more than speed.
 
-An append writes its events and the new head in one ADBC transaction, so a reader that
-takes the head from the status row never sees half an append.
+The head is what the events table holds: ``max(position)`` of the committed rows, an
+index look-up on the primary key, read wherever a head is needed. The status row's head
+is only a record: live writers commit without touching it (stores.pg_live), and one that
+dies leaves it behind the table, so trusting it would hide committed events. An append
+writes its events in one transaction, so a reader never sees half an append.
 """
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import time
 from collections.abc import Iterable, Iterator
@@ -25,7 +29,7 @@ import psycopg
 import pyarrow as pa
 from psycopg.types.json import Jsonb
 
-from stores import pg_live
+from stores import pg_live, pg_run_lock
 from stores.base import (
     READ_BATCH_SIZE,
     BatchChecker,
@@ -36,31 +40,33 @@ from stores.base import (
     check_schema_version,
     fingerprint_id,
     incomplete,
+    not_found,
 )
 from stores.errors import (
     InvalidParameter,
     SchemaMismatch,
-    StoreNotEmpty,
 )
+from stores.pg_ingest import ingest
 from stores.pg_live import PgGapWatch, PgLiveAppender
+from stores.pg_ownership import mark, refuse_foreign_tables, refuse_if_not_empty
 from stores.pg_read import stream_events
-from stores.pg_sessions import DRIVER_ERRORS, PgSessions
+from stores.pg_sessions import PgSessions
 from stores.pg_snapshots import PgSnapshotStore
 from stores.pg_sql import (
     EVENTS_TABLE,
-    INGEST_SCHEMA,
     SNAPSHOTS_TABLE,
     STATUS_TABLE,
     build_keys,
     column_differences,
     create_events,
     create_status,
-    encode_jsonb,
     qualified,
     select_range,
 )
 from stores.pg_target import PgTarget, parse_target
+from stores.run_lock import RunLock
 from stores.schema import MAX_CURRENCIES, SCHEMA_VERSION, currency_dictionary
+from stores.snapshots import check_projection_name
 
 _LOCK_TIMEOUT_S = 30
 
@@ -102,6 +108,18 @@ class PostgresStore(EventStore):
     # -- looking -------------------------------------------------------------------------
 
     def info(self) -> StoreInfo:
+        return self._info(count=True)
+
+    def readable_info(self) -> StoreInfo:
+        # Without the count: a run asks for this on its way in, and needs no hole count then.
+        info = self._info(count=False)
+        if not info.exists:
+            raise not_found(info.uri)
+        if not info.complete:
+            raise incomplete(info.uri)
+        return info
+
+    def _info(self, *, count: bool) -> StoreInfo:
         with self._sessions.control("inspect the store") as conn:
             status = self._status(conn)
             size = conn.execute(
@@ -110,7 +128,8 @@ class PostgresStore(EventStore):
                 (self._events, self._status_table),
             ).fetchone()
             version = conn.info.parameter_status("server_version") or ""
-        details = {
+            held = _count(conn, self._events) if count and status is not None and status.complete else None
+        details: dict[str, Any] = {
             "schema": self.schema,
             "events_table": self._events,
             "status_table": self._status_table,
@@ -119,6 +138,10 @@ class PostgresStore(EventStore):
         }
         if status is None:
             return StoreInfo(self.uri, self.backend, self.layout, False, False, 0, 0, details=details)
+        if held is not None:
+            # Positions drawn by live writers that died before committing; a full read skips them.
+            details["events"] = held
+            details["holes"] = status.head - held
         return StoreInfo(
             uri=self.uri,
             backend=self.backend,
@@ -150,15 +173,19 @@ class PostgresStore(EventStore):
             # An unfinished read holds the events table; fail with a message instead of waiting forever.
             conn.execute(f"SET LOCAL lock_timeout = '{_LOCK_TIMEOUT_S}s'")
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+            # Before anything is created, dropped or emptied: a user's same-named table stays as it is.
+            refuse_foreign_tables(conn, self.schema, self.uri)
             conn.execute(create_status(self.schema))
+            conn.execute(mark(self.schema, STATUS_TABLE))
             # Self-conflicting, so loads and appends queue up; readers are not blocked.
             conn.execute(f"LOCK TABLE {self._status_table} IN SHARE ROW EXCLUSIVE MODE")
             if not overwrite:
-                self._refuse_if_not_empty(conn)
+                refuse_if_not_empty(conn, self.schema, self.uri)
             conn.execute(f"DROP TABLE IF EXISTS {self._events}")
             # Positions in old snapshots would refer to other events; the next save makes it anew.
             conn.execute(f"DROP TABLE IF EXISTS {qualified(self.schema, SNAPSHOTS_TABLE)}")
             conn.execute(create_events(self.schema, self.layout))
+            conn.execute(mark(self.schema, EVENTS_TABLE))
             conn.execute(f"DELETE FROM {self._status_table}")
             conn.execute(
                 f"INSERT INTO {self._status_table} (layout, complete, head, fingerprint, "
@@ -169,7 +196,7 @@ class PostgresStore(EventStore):
         self._verified_layout = None
         started = time.perf_counter()
         with self._sessions.write_transaction("load events") as cursor:
-            self._ingest(cursor, self.layout, batches, checker)
+            ingest(cursor, self.schema, self.layout, batches, checker)
         copied = time.perf_counter()
         with self._sessions.control("build the keys") as conn, conn.transaction():
             for statement in build_keys(self.schema):
@@ -196,7 +223,10 @@ class PostgresStore(EventStore):
         with self._sessions.write_transaction("append events") as cursor:
             cursor.execute(f"LOCK TABLE {self._status_table} IN SHARE ROW EXCLUSIVE MODE")
             # Re-read under the lock: another writer may have appended or reloaded meanwhile.
-            cursor.execute(f"SELECT complete, head, currencies FROM {self._status_table}")
+            cursor.execute(
+                f"SELECT complete, (SELECT coalesce(max(position), 0) FROM {self._events}), currencies "
+                f"FROM {self._status_table}"
+            )
             row = cursor.fetchone()
             if row is None:
                 raise self.target.not_found()
@@ -204,51 +234,10 @@ class PostgresStore(EventStore):
             if not complete:
                 raise incomplete(self.uri)
             checker = BatchChecker(tuple(currencies), int(head))
-            self._ingest(cursor, layout, batches, checker)
+            ingest(cursor, self.schema, layout, batches, checker)
             if checker.count:
                 cursor.execute(f"UPDATE {self._status_table} SET head = {checker.last}, updated_at = now()")
         return checker.last
-
-    def _refuse_if_not_empty(self, conn: psycopg.Connection) -> None:
-        row = conn.execute(f"SELECT complete, head FROM {self._status_table}").fetchone()
-        if row is not None and (not row[0] or row[1] > 0):
-            state = f"holds {row[1]:,} events" if row[0] else "holds an incomplete load"
-            raise StoreNotEmpty(f"store {self.uri} {state}; pass --overwrite to replace them")
-        found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (self._events,)).fetchone()
-        if found and found[0]:
-            filled = conn.execute(f"SELECT EXISTS (SELECT 1 FROM {self._events})").fetchone()
-            if filled and filled[0]:
-                raise StoreNotEmpty(
-                    f"table {self._events} of {self.uri} holds rows but no catchup store status; "
-                    "pass --overwrite to replace them"
-                )
-
-    def _ingest(self, cursor: Any, layout: str, batches: Iterable[pa.RecordBatch], checker: BatchChecker) -> None:
-        """Stream checked batches into one binary COPY; re-raise the caller's own errors."""
-        failures: list[BaseException] = []
-
-        def checked() -> Iterator[pa.RecordBatch]:
-            try:
-                for batch in batches:
-                    batch = checker(batch)
-                    if batch.num_rows:
-                        yield encode_jsonb(batch) if layout == "jsonb" else batch
-            except GeneratorExit:
-                raise
-            except BaseException as error:
-                failures.append(error)
-                raise
-
-        reader = pa.RecordBatchReader.from_batches(INGEST_SCHEMA[layout], checked())
-        try:
-            cursor.adbc_ingest(EVENTS_TABLE, reader, mode="append", db_schema_name=self.schema)
-        except DRIVER_ERRORS:
-            # The driver wraps an error raised inside the stream; the original is the news.
-            if failures:
-                raise failures[0] from None
-            raise
-        if failures:
-            raise failures[0]
 
     # -- live mode (stores.pg_live) ------------------------------------------------------
 
@@ -280,6 +269,11 @@ class PostgresStore(EventStore):
     def snapshots(self) -> PgSnapshotStore:
         return PgSnapshotStore(self.target, self._sessions, self.dataset_id())
 
+    def run_lock(self, projection: str) -> RunLock:
+        check_projection_name(projection)
+        self.readable_info()  # the errors readable_info gives, before any session is opened
+        return pg_run_lock.advisory_run_lock(self.target, projection)
+
     # -- reading -------------------------------------------------------------------------
 
     def read(
@@ -292,8 +286,8 @@ class PostgresStore(EventStore):
         # Checked now, not at the first next(): a bad store fails where read() is called.
         status = self._readable_status()
         layout = self._verified(status)
-        # An explicit upto is not clamped to the status head: in live mode that head is stale
-        # until end_live(), and a tail reads up to visible_head() instead.
+        # An explicit upto is not clamped to the head: in live mode a tail reads up to the
+        # visible head its gap watch has settled.
         end = status.head if upto is None else upto
         if end <= after:
             return iter(())
@@ -316,6 +310,10 @@ class PostgresStore(EventStore):
             return None
         layout, complete, head, fingerprint, currencies, schema_version = row
         check_schema_version(schema_version, f"store in schema {self.schema} of {self.uri}")
+        if complete:
+            # What the table holds, not what the row last recorded (the module docstring says why).
+            with contextlib.suppress(psycopg.errors.UndefinedTable):  # a read says the table is missing
+                head = pg_live.visible_head(conn, self.schema)
         return _Status(layout, bool(complete), int(head), fingerprint, tuple(currencies or ()))
 
     def _readable_status(self) -> _Status:
@@ -359,6 +357,15 @@ class PostgresStore(EventStore):
         for watch in watches:
             watch.close()
         self._sessions.close()
+
+
+def _count(conn: psycopg.Connection, table: str) -> int | None:
+    # Exact, for info only (an index-only scan: 2M events in 0.15 s); reads never count.
+    try:
+        row = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+    except psycopg.errors.UndefinedTable:
+        return None
+    return int(row[0]) if row else 0
 
 
 def _checked_currencies(currencies: Iterable[str]) -> tuple[str, ...]:

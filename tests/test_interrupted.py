@@ -63,3 +63,36 @@ def test_interrupted_run_writes_no_results_and_removes_its_snapshots(tmp_path: P
     assert err.strip().splitlines()[-1] == f"Error: {INTERRUPTED}"
     assert not results.exists() or list(results.iterdir()) == []
     assert open_store(str(store)).snapshots().list("balances_per_event") == []
+
+
+def test_ctrl_c_during_a_postgres_load_exits_130_and_leaves_it_incomplete(
+    pg_store_uri, pg_url: str, pg_schema: str
+) -> None:  # type: ignore[no-untyped-def]
+    uri = pg_store_uri("typed")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "bench.cli", "generate", uri, "--events", "2M", "--accounts", "1k"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stderr is not None
+    # Once a second while the COPY streams; the status row (complete = false) is committed by then.
+    assert child.stderr.readline().startswith("generate: ")
+    assert _status(pg_url, pg_schema) == [(False,)]
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert err.strip().splitlines()[-1] == f"Error: {INTERRUPTED}"
+    assert "canceling statement" not in err and "Traceback" not in err
+    assert _status(pg_url, pg_schema) == [(False,)]
+    code = subprocess.run([sys.executable, "-m", "bench.cli", "info", uri], capture_output=True, text=True)
+    assert code.returncode == 0 and "NO: an interrupted or running load" in code.stdout
+    with pytest.raises(StoreIncomplete):
+        open_store(uri).read()
+
+
+def _status(pg_url: str, schema: str) -> list[tuple[object, ...]]:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        return conn.execute(f'SELECT complete FROM "{schema}".catchup_store').fetchall()

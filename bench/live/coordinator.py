@@ -73,7 +73,8 @@ def execute_live(
     check_label(label or f"live-{projection_cls.name}")
     created_at = datetime.now(UTC)
     environment = collect_environment()
-    with open_store(store_uri) as store:
+    # Live mode saves and deletes the projection's snapshots too: it takes the run lock as a run does.
+    with open_store(store_uri) as store, store.run_lock(projection_cls.name):
         info = store.readable_info()
         params = (info.fingerprint or {}).get("params")
         if not params:
