@@ -74,25 +74,33 @@ def file_run_lock(folder: Path, projection: str) -> Iterator[None]:
     check_projection_name(projection)  # it names the lock file
     path = lock_path(folder, projection)
     try:
-        handle = open(path, "a+")  # noqa: SIM115 - held across the yield; "a+" creates without truncating
+        # A bare descriptor, unbuffered: nothing is left to flush at close on a full disk.
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as error:
         raise StoreError(f"cannot open the run lock file {path}: {error.strerror or error}") from None
-    with handle:
+    try:
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise busy(projection, f"store {folder}", _recorded(path)) from None
         try:
-            handle.seek(0)
-            handle.truncate()
-            handle.write(json.dumps(holder()))
-            handle.flush()
+            _record(descriptor, json.dumps(holder()))
             yield
         finally:
             # Emptied while still held, so a reader never takes a finished run for a holder.
-            handle.seek(0)
-            handle.truncate()
-            handle.flush()
+            _record(descriptor, "")
+    finally:
+        os.close(descriptor)  # closing the last descriptor releases the lock
+
+
+def _record(descriptor: int, text: str) -> None:
+    """Write who holds the lock. Best effort: the flock is the lock, the record only names
+    its holder, and a full disk must fail where the run writes its data, not here."""
+    try:
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, text.encode(), 0)
+    except OSError:
+        pass
 
 
 def _recorded(path: Path) -> dict[str, Any] | None:

@@ -57,7 +57,7 @@ class CatchupGroup(click.Group):
         except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             _fail(INTERRUPTED, Exit.INTERRUPTED)
         except OSError as error:  # the last resort: library code translates the OS errors it expects
-            _fail(str(os_failure(error, "at")), Exit.ERROR)
+            _fail(str(os_failure(error, "at" if error.filename is not None else "(the OS named no file)")), Exit.ERROR)
         sys.exit(outcome if isinstance(outcome, int) else Exit.OK)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
