@@ -41,6 +41,8 @@ def commands(uri: str, folder: Path) -> list[list[str]]:
         ["generate", uri, "--events", "20k", "--accounts", "300", "--quiet"],
         ["info", uri],
         ["info", uri, "--json"],
+        ["verify", uri],
+        ["clean", uri],
         ["run", uri, "-p", "balances", "--intervals", "0,5k", "--repeats", "1", "--warmup", "0", "--out", results, "-q"],
         ["state", uri, "-p", "balances", "--out", str(folder / "state.parquet")],
         ["live", uri, "-p", "balances", "--interval", "5k", "--rate", "2k", "--writers", "1",
