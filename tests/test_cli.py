@@ -5,19 +5,13 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bench.cli import cli
 from generators import LedgerParams, generate
 from stores import open_store
+from tests.cli_calls import run
 from tests.data import read_all
 
 SMALL_ARGS = ["--events", "20k", "--accounts", "300", "--currencies", "USD,EUR", "--seed", "3", "--quiet"]
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

@@ -17,25 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bench.cli import cli
 from stores import open_store
+from tests.cli_calls import one_error_line, run
 
 SMALL = ["--events", "20k", "--accounts", "100", "--quiet"]
 NOBODY = 65534
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def one_error_line(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ def test_the_readme_tour_runs(tmp_path: Path) -> None:
     lines = _tour()
     commands = [line.split()[:2] for line in lines]
     assert all(first == "catchup" for first, _ in commands), lines  # every line of the block is run below
-    assert [name for _, name in commands] == ["generate", "run", "report", "run", "compare"]
+    assert [name for _, name in commands] == ["generate", "verify", "run", "report", "run", "compare"]
     catchup = f"{shlex.quote(sys.executable)} -m bench.cli"
     for line in lines:
         done = subprocess.run(
@@ -81,6 +81,8 @@ def test_the_readme_tour_runs(tmp_path: Path) -> None:
         assert code == 0, (line, code, out, done.stderr)
         if name == "generate":
             assert out.startswith("generated "), (line, out)
+        elif name == "verify":
+            assert re.search(r"^verified: data/ledger holds what it says$", out, re.M), (line, out)
         elif name == "run":
             found = re.search(r"^results: (.+)$", out, re.M)
             assert found and (tmp_path / found.group(1) / "run.json").is_file(), (line, out)

@@ -11,27 +11,15 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 import pytest
-from click.testing import CliRunner
 
-from bench.cli import cli
 from generators import LedgerParams, generate
 from stores import open_store
 from stores.errors import InvalidParameter
+from tests.cli_calls import one_error_line, run
 
 SMALL = ["--events", "5k", "--accounts", "50", "--quiet"]
 TINY_RATE = "0." + "0" * 299 + "1"  # 1e-300, spelled the way --rate reads numbers
 HUGE_RATE = "9" * 400  # parses as inf
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def one_error_line(err: str) -> str:
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), err
-    return lines[0]
 
 
 @pytest.fixture

@@ -16,14 +16,13 @@ from pathlib import Path
 import psycopg
 import pyarrow as pa
 import pytest
-from click.testing import CliRunner
 
-from bench.cli import cli
 from generators import dataset_meta
 from stores import open_store
 from stores.errors import SchemaMismatch, StoreNotEmpty
 from stores.pg_ownership import MARKER
 from stores.schema import EVENT_SCHEMA
+from tests.cli_calls import run
 from tests.data import SMALL, events_of, read_all
 from tests.live_contract import HEAD0, append_plan
 
@@ -35,11 +34,6 @@ def sql(pg_url: str, statement: str) -> list[tuple[object, ...]]:
     with psycopg.connect(pg_url, autocommit=True) as conn:
         cursor = conn.execute(statement)
         return cursor.fetchall() if cursor.description else []
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 # -- the head is what the table holds --------------------------------------------------------

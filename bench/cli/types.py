@@ -31,6 +31,9 @@ class Count(click.ParamType[int]):
         return number
 
 
+RATE_FORM = "use events per second such as 1000, 20k or 1.5M"
+
+
 class Rate(click.ParamType[float]):
     """Events per second, with an optional k/M suffix: '20k', '1.5M', '1000'; finite, other range checks
     are the library's (generate's depend on --events and --start)."""
@@ -44,9 +47,9 @@ class Rate(click.ParamType[float]):
             try:
                 rate = parse_rate(str(value))
             except ValueError:
-                self.fail(f"{value!r} is not a rate; use events per second such as 1000, 20k or 1.5M", param, ctx)
+                self.fail(f"{value!r} is not a rate; {RATE_FORM}", param, ctx)
         if not math.isfinite(rate):  # digits beyond a float's range parse as inf
-            self.fail(f"{value!r} is not a finite rate; use events per second such as 1000, 20k or 1.5M", param, ctx)
+            self.fail(f"{value!r} is not a finite rate; {RATE_FORM}", param, ctx)
         return rate
 
 
