@@ -141,6 +141,35 @@ def test_data_file_without_sidecar_is_an_unfinished_save(parquet_store: ParquetS
     assert not (parquet_store.folder / "snapshots" / PROJECTION).exists()
 
 
+def test_only_committed_sidecar_names_are_snapshots(parquet_store: ParquetStore) -> None:
+    snaps = parquet_store.snapshots()
+    kept = snaps.save(PROJECTION, 42, state(3))
+    folder = parquet_store.folder / "snapshots" / PROJECTION
+    # Names the listing must pass over: a temporary file, a short or long stem, other
+    # suffixes, and digits that str.isdigit accepts but int() would refuse or misread.
+    for name in (
+        ".00000000000000000043.json.77.tmp",
+        "0000000000000000044.json",
+        "000000000000000000045.json",
+        "00000000000000000046.json.bak",
+        "00000000000000000047.JSON",
+        "0000000000000000004\u00b2.json",
+        "0000000000000000004\u0668.json",
+        "0000000000_000000048.json",
+    ):
+        (folder / name).write_text("{}")
+    assert snaps.list(PROJECTION) == [kept]
+    assert snaps.latest(PROJECTION) == kept
+    assert snaps.delete(PROJECTION) == 1
+
+
+def test_a_file_where_the_projection_folder_belongs_holds_no_snapshots(parquet_store: ParquetStore) -> None:
+    snaps = parquet_store.snapshots()
+    snaps.save("other", 1, state(3))  # makes the snapshots folder
+    (parquet_store.folder / "snapshots" / PROJECTION).write_text("not a folder")
+    assert snaps.list(PROJECTION) == [] and snaps.latest(PROJECTION) is None
+
+
 def test_reload_deletes_the_snapshots_folder_and_keeps_refusing_foreign_folders(
     parquet_store: ParquetStore, tmp_path: Path
 ) -> None:
