@@ -70,6 +70,10 @@ class LiveSummary:
     writer_failures: tuple[str, ...]
     verified: bool
     final_head: int
+    # How the catch-up read (bench.live.bulk): streaming reads that applied events before caught
+    # up, bulk or poll, and the events the bulk reads applied. None in a run from before they were kept.
+    catchup_reads: int | None = None
+    catchup_bulk_events: int | None = None
 
     @property
     def rate_share(self) -> float:
@@ -170,7 +174,14 @@ class LiveSummary:
             writer_failures=tuple(parse.each(data, "writer_failures", where, parse.as_text)),
             verified=parse.flag(data, "verified", where),
             final_head=parse.count(data, "final_head", where),
+            catchup_reads=_kept_since_v3(data, "catchup_reads", where),
+            catchup_bulk_events=_kept_since_v3(data, "catchup_bulk_events", where),
         )
+
+
+def _kept_since_v3(data: Any, key: str, where: str) -> int | None:
+    """A count results schema version 3 added: absent from an older run, which then reads as None."""
+    return None if isinstance(data, dict) and key not in data else parse.count(data, key, where)
 
 
 LIVE_KEYS = tuple(f.name for f in fields(LiveSummary))
