@@ -3,6 +3,7 @@ a bulk read declares dead only what no one can commit any more, and a live run c
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import pytest
 from bench.live.bulk import SettledHead, bulk_read
 from bench.live.config import LiveConfig
 from bench.live.coordinator import execute_live
-from bench.results import LiveSummary, load_run
+from bench.results import LiveSummary, ResultsError, load_run
 from bench.results.parse import Malformed
 from generators import dataset_meta, generate
 from stores import EventStore, open_store
@@ -171,15 +172,25 @@ def test_a_live_run_catches_up_in_bulk_reads_and_verifies(backend: str, tmp_path
     assert load_run(outcome.run.path).live == live
 
 
-def test_a_live_summary_from_before_the_bulk_counts_loads_without_them(tmp_path: Path) -> None:
+def test_a_live_run_from_before_the_bulk_counts_loads_without_them(tmp_path: Path) -> None:
     uri = make_ledger(tmp_path / "ledger", LEDGER)
     config = LiveConfig(interval=20_000, rate=5_000, writers=1, max_duration_s=10, observe_s=0.2)
-    live = execute_live(uri, "balances", config, results_dir=tmp_path / "results").run.live
-    assert live is not None
-    data = live.to_json()
-    assert data["catchup_reads"] == live.catchup_reads and live.catchup_reads is not None
-    old = {k: v for k, v in data.items() if k not in ("catchup_reads", "catchup_bulk_events")}  # a version 2 run
-    loaded = LiveSummary.from_json(old)
-    assert (loaded.catchup_reads, loaded.catchup_bulk_events) == (None, None)
+    run = execute_live(uri, "balances", config, results_dir=tmp_path / "results").run
+    assert run.live is not None and run.live.catchup_reads is not None and run.live.catchup_bulk_events is not None
+    run_json = run.path / "run.json"
+    data = json.loads(run_json.read_text())
+    assert (data["live"]["catchup_reads"], data["live"]["catchup_bulk_events"]) == (
+        run.live.catchup_reads,
+        run.live.catchup_bulk_events,
+    )
+    for key in ("catchup_reads", "catchup_bulk_events"):
+        del data["live"][key]
+    run_json.write_text(json.dumps(data))
+    with pytest.raises(ResultsError, match=r"live\.catchup_reads is missing"):  # version 3 records them
+        load_run(run.path)
+    run_json.write_text(json.dumps({**data, "schema_version": 2}))  # as a version 2 run.json was
+    old = load_run(run.path).live
+    assert old is not None and (old.catchup_reads, old.catchup_bulk_events) == (None, None)
+    assert old.verified and old.tail_events == run.live.tail_events
     with pytest.raises(Malformed, match="catchup_reads"):
-        LiveSummary.from_json({**data, "catchup_reads": -1})
+        LiveSummary.from_json({**run.live.to_json(), "catchup_reads": -1})

@@ -1,8 +1,8 @@
 """Catching up and tailing while the writers append: the loop, the lag sampler, the staleness clock.
 
 A fresh projection loads the starting snapshot (or starts from zero), then catches up:
-while more than one poll behind, in one streaming read of the settled range in the
-runner's batch size (bench.live.bulk), and near the head by polling through
+while more than one poll behind, in one streaming read of the settled range, as the
+runner reads (bench.live.bulk), and near the head by polling through
 ``stores.tail.TailReader``; neither skips a position that may still commit. It takes
 snapshots every K events. A sampler thread records time, head, position
 and lag every 100 ms. The loop ends ``observe_s`` seconds after catching up, at
@@ -204,7 +204,7 @@ def _tail_until_done(
         before = reader.position
         bound = settled.bound() if sampler.lag_events() > config.batch_size else 0
         if bound - reader.position > config.batch_size:
-            applied = apply(bulk_read(reader, bound, READ_BATCH_SIZE, go_on))
+            applied = apply(bulk_read(reader, bound, config.batch_size, go_on))
             if caught_at is None:
                 tailed.catchup_bulk_events += applied.events
         else:

@@ -174,14 +174,18 @@ class LiveSummary:
             writer_failures=tuple(parse.each(data, "writer_failures", where, parse.as_text)),
             verified=parse.flag(data, "verified", where),
             final_head=parse.count(data, "final_head", where),
-            catchup_reads=_kept_since_v3(data, "catchup_reads", where),
-            catchup_bulk_events=_kept_since_v3(data, "catchup_bulk_events", where),
+            catchup_reads=_optional_count(data, "catchup_reads", where),
+            catchup_bulk_events=_optional_count(data, "catchup_bulk_events", where),
         )
 
 
-def _kept_since_v3(data: Any, key: str, where: str) -> int | None:
-    """A count results schema version 3 added: absent from an older run, which then reads as None."""
-    return None if isinstance(data, dict) and key not in data else parse.count(data, key, where)
+def _optional_count(data: Any, key: str, where: str) -> int | None:
+    value = parse.member(data, key, where)
+    return None if value is None else parse.as_count(value, f"{where}.{key}")
+
+
+# What results schema version 3 added to the live object; a version 2 run reads them as null (not recorded).
+LIVE_KEYS_SINCE_V3 = ("catchup_reads", "catchup_bulk_events")
 
 
 LIVE_KEYS = tuple(f.name for f in fields(LiveSummary))
