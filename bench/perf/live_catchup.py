@@ -4,7 +4,7 @@
         --parquet /tmp/f/ledger --postgres 'postgresql://127.0.0.1:5432/test?schema=f13'
 
 Each repeat regenerates each store (same seed, same events), then runs, side by side,
-``catchup live STORE -p balances --interval 1M --rate 20k --writers 1 --start-from zero
+``catchup live STORE -p PROJECTION --interval 1M --rate 20k --writers 1 --start-from zero
 --max-duration 20`` with each checkout on PYTHONPATH. From each run folder: time to caught
 up, the events caught up by then (the position at that sample minus the start), the
 effective catch-up rate (events / time) as a share of μ (run.json's live.model.replay_rate),
@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from bench.perf.timing import table
 
-LIVE_ARGS = ("-p", "balances", "--interval", "1M", "--rate", "20k", "--writers", "1", "--start-from", "zero")
+LIVE_ARGS = ("--interval", "1M", "--rate", "20k", "--writers", "1", "--start-from", "zero")
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,10 @@ def _cli(checkout: Path, *args: str) -> None:
         raise SystemExit(f"catchup {args[0]} with {checkout} exited {done.returncode}: {' '.join(last)}")
 
 
-def run_once(checkout: Path, store: str, events: str, out: Path, max_duration: str) -> Catchup:
+def run_once(checkout: Path, store: str, projection: str, events: str, out: Path, max_duration: str) -> Catchup:
     # The store is made by the same checkout for both sides, so the events are the same (same seed).
     _cli(checkout, "generate", store, "--events", events, "--overwrite", "-q")
-    _cli(checkout, "live", store, *LIVE_ARGS, "--max-duration", max_duration, "--out", str(out), "-q")
+    _cli(checkout, "live", store, "-p", projection, *LIVE_ARGS, "--max-duration", max_duration, "--out", str(out), "-q")
     (folder,) = out.iterdir()  # a fresh folder for each run
     live = json.loads((folder / "run.json").read_text())["live"]
     if not live["caught_up"]:
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--after", type=Path, required=True, help="checkout with the change")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--events", default="1M")
+    parser.add_argument("--projection", default="balances")
     parser.add_argument("--max-duration", default="20")
     parser.add_argument("--parquet", help="a Parquet store folder to (re)generate")
     parser.add_argument("--postgres", help="a Postgres store URI to (re)generate (typed layout)")
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
                 for side, checkout in sides.items():
                     out = Path(scratch) / f"{side}-{repeat}-{number}"
                     out.mkdir()
-                    got = run_once(checkout, store, options.events, out, options.max_duration)
+                    got = run_once(checkout, store, options.projection, options.events, out, options.max_duration)
                     results[store, side].append(got)
                     print(f"repeat {repeat} {side:6} {store}: {got.caught_up_s:.2f} s", file=sys.stderr)
     rows = []
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> None:
             ]
         )
     headers = ["store", "code", "caught up", "events", "rate", "mu", "rate/mu", "predicted", "meas/pred", "reads"]
-    print(f"medians of {options.repeats} repeats, balances, --interval 1M --rate 20k --writers 1 --start-from zero")
+    setup = f"{options.projection}, {options.events} events, {' '.join(LIVE_ARGS)}"
+    print(f"medians of {options.repeats} repeats, {setup}")
     print(table(headers, rows))
 
 
