@@ -168,6 +168,8 @@ def _run(
         writer_failures=tuple(failures),
         verified=verified,
         final_head=store_head,
+        catchup_reads=tailed.catchup_reads,
+        catchup_bulk_events=tailed.catchup_bulk_events,
     )
     return live, timeseries
 

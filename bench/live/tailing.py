@@ -1,8 +1,10 @@
 """Catching up and tailing while the writers append: the loop, the lag sampler, the staleness clock.
 
-A fresh projection loads the starting snapshot (or starts from zero), then tails the
-store through ``stores.tail.TailReader``, which never skips a position that may still
-commit, taking snapshots every K events. A sampler thread records time, head, position
+A fresh projection loads the starting snapshot (or starts from zero), then catches up:
+while more than one poll behind, in one streaming read of the settled range, as the
+runner reads (bench.live.bulk), and near the head by polling through
+``stores.tail.TailReader``; neither skips a position that may still commit. It takes
+snapshots every K events. A sampler thread records time, head, position
 and lag every 100 ms. The loop ends ``observe_s`` seconds after catching up, at
 ``max_duration_s`` without catching up, or when every writer has failed.
 """
@@ -18,9 +20,10 @@ from itertools import count
 
 import pyarrow as pa
 
+from bench.live.bulk import SettledHead, bulk_read
 from bench.live.config import DRAIN_TIMEOUT_S, SAMPLE_PERIOD_S, LiveConfig, LiveFailed
 from bench.live.writer import Commit, Reports, WriterFailed
-from bench.replay import Stops, apply_batches, projection_code, restore
+from bench.replay import ReplayClock, Stops, apply_batches, projection_code, restore
 from bench.results import TIMESERIES_SCHEMA
 from projections import Projection
 from stores.base import READ_BATCH_SIZE, EventStore
@@ -47,6 +50,8 @@ class Tailed:
     projection: Projection
     reader: TailReader
     snapshots_taken: int
+    catchup_reads: int = 0  # streaming reads that applied events before caught up, bulk or poll
+    catchup_bulk_events: int = 0  # events applied by bulk reads before caught up
 
 
 class StalenessClock:
@@ -179,16 +184,33 @@ def _tail_until_done(
     config: LiveConfig,
     start_head: int,
     t0: float,
-    apply: Callable[[Iterator[pa.RecordBatch]], object],
+    apply: Callable[[Iterator[pa.RecordBatch]], ReplayClock],
     say: Callable[[str], None],
 ) -> None:
-    """Poll and apply until ``observe_s`` after catching up, ``max_duration_s``, or every writer failed."""
+    """Read and apply until ``observe_s`` after catching up, ``max_duration_s``, or every writer failed.
+
+    More than one poll behind, a bulk read up to the settled head; otherwise a poll.
+    """
     reader, sampler = tailed.reader, tailed.sampler
+    settled = SettledHead(reader.store)
     caught_at: float | None = None
     last_note = t0
+
+    def go_on() -> bool:  # between the batches of a bulk read: the checks below that end the run
+        over = time.monotonic() - t0 >= config.max_duration_s
+        return not over and not (sampler.failures and len(sampler.failures) >= config.writers)
+
     while True:
         before = reader.position
-        apply(_for_a_while(reader.poll()))
+        bound = settled.bound() if sampler.lag_events() > config.batch_size else 0
+        if bound - reader.position > config.batch_size:
+            applied = apply(bulk_read(reader, bound, config.batch_size, go_on))
+            if caught_at is None:
+                tailed.catchup_bulk_events += applied.events
+        else:
+            applied = apply(_for_a_while(reader.poll()))
+        if caught_at is None and applied.events:
+            tailed.catchup_reads += 1
         now = time.monotonic()
         if caught_at is None and reader.position >= start_head and sampler.lag_events() <= config.batch_size:
             caught_at = now

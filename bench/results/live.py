@@ -70,6 +70,10 @@ class LiveSummary:
     writer_failures: tuple[str, ...]
     verified: bool
     final_head: int
+    # How the catch-up read (bench.live.bulk): streaming reads that applied events before caught
+    # up, bulk or poll, and the events the bulk reads applied. None in a run from before they were kept.
+    catchup_reads: int | None = None
+    catchup_bulk_events: int | None = None
 
     @property
     def rate_share(self) -> float:
@@ -170,7 +174,18 @@ class LiveSummary:
             writer_failures=tuple(parse.each(data, "writer_failures", where, parse.as_text)),
             verified=parse.flag(data, "verified", where),
             final_head=parse.count(data, "final_head", where),
+            catchup_reads=_optional_count(data, "catchup_reads", where),
+            catchup_bulk_events=_optional_count(data, "catchup_bulk_events", where),
         )
+
+
+def _optional_count(data: Any, key: str, where: str) -> int | None:
+    value = parse.member(data, key, where)
+    return None if value is None else parse.as_count(value, f"{where}.{key}")
+
+
+# What results schema version 3 added to the live object; a version 2 run reads them as null (not recorded).
+LIVE_KEYS_SINCE_V3 = ("catchup_reads", "catchup_bulk_events")
 
 
 LIVE_KEYS = tuple(f.name for f in fields(LiveSummary))

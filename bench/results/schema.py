@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from stores.errors import CatchupError
 
-RESULT_SCHEMA_VERSION = 2
+RESULT_SCHEMA_VERSION = 3
 # Each version this catchup can read, and what it holds; a new version adds a line here.
 RESULT_SCHEMA_HISTORY: dict[int, str] = {
     1: (
@@ -32,6 +32,11 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "writer_failures, verified, final_head); a live run's summary and verification may be empty and its "
         "folder also holds timeseries.parquet: t_s float64, head int64, position int64, lag_events int64, "
         "lag_s float64, appended int64. A version 1 run reads as kind 'catchup' with live null."
+    ),
+    3: (
+        "as 2, and a live run's live dict adds catchup_reads (streaming reads that applied events before caught "
+        "up) and catchup_bulk_events (events those of them that were bulk reads applied); a version 2 run reads "
+        "with both null."
     ),
 }
 
