@@ -12,6 +12,15 @@ measurement, not of the projection.
     python -m bench.perf.case_order /tmp/e/demo --code /work/main --code . --runs 10
 
 Reads samples.parquet with pyarrow only, so runs of older code (no ``order`` metric) read too.
+
+``--preludes`` measures instead, in this process, what a case measured first gains or loses
+against one measured second, under each candidate prelude (an untimed step before every timed
+case): none (the order of old), the tail read alone, the snapshot load alone, and a whole
+catch-up of the same case (what bench.experiment does). Each repeat runs a snapshot pass then
+both orders, and the table shows per case the median catch-up first and second, and where
+the difference lies (load, restore, fetch, apply):
+
+    python -m bench.perf.case_order /tmp/e/demo --preludes --intervals 10k,100k --runs 10
 """
 
 from __future__ import annotations
@@ -23,7 +32,9 @@ import subprocess
 import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from time import process_time
 
 import pyarrow.parquet as pq
 
@@ -41,14 +52,81 @@ def run_once(store: str, code: Path, out: Path, args: argparse.Namespace) -> Pat
     return folder
 
 
-def run_medians(folder: Path) -> dict[tuple[int, str], float]:
-    """(interval, phase) -> the median catchup_s over the run's repeats."""
+def run_values(folder: Path) -> dict[tuple[int, str], dict[int, float]]:
+    """(interval, phase) -> repeat -> catchup_s, as the run recorded them."""
     rows = pq.read_table(folder / "samples.parquet").to_pylist()
-    values: dict[tuple[int, str], list[float]] = defaultdict(list)
+    values: dict[tuple[int, str], dict[int, float]] = defaultdict(dict)
     for row in rows:
         if row["phase"] in PHASES and row["metric"] == "catchup_s":
-            values[(row["interval"], row["phase"])].append(row["value"])
-    return {key: statistics.median(found) for key, found in values.items()}
+            values[(row["interval"], row["phase"])][row["repeat"]] = row["value"]
+    return values
+
+
+def preludes(store_uri: str, args: argparse.Namespace) -> None:
+    from bench.experiment import CatchupCase, Experiment, catchup_cases
+    from bench.experiment_config import ExperimentConfig
+    from bench.projection_loader import load_projection
+    from bench.results import SNAPSHOT_PASS
+    from bench.units import parse_count
+    from stores import open_store
+
+    projection = load_projection(args.projection)
+    intervals = tuple(parse_count(part) for part in args.intervals.split(","))
+    with open_store(store_uri) as store:
+        experiment = Experiment(store, projection, ExperimentConfig(intervals=intervals))
+        experiment._reference_digests()
+
+        def tail(case: CatchupCase) -> None:
+            for _ in store.read(after=case.snapshot_position, upto=case.head, batch_size=experiment.config.batch_size):
+                pass
+
+        def snapshot(case: CatchupCase) -> None:
+            info = experiment.snapshots.latest(projection.name, at_or_before=case.head)
+            if info is not None:
+                experiment.snapshots.load(info)
+
+        def catchup(case: CatchupCase) -> None:
+            experiment._catch_up(case)
+
+        every: dict[str, Callable[[CatchupCase], None] | None] = {
+            "none": None,
+            "tail": tail,
+            "snapshot": snapshot,
+            "catchup": catchup,
+        }
+        steps = {name: every[name] for name in args.prelude_names.split(",")}
+        # (interval, prelude, case, position) -> per repeat: load, restore, fetch, apply, catch-up seconds
+        found: dict[tuple[int, str, str, int], list[tuple[float, ...]]] = defaultdict(list)
+        for number in range(args.runs):
+            for interval in intervals:
+                cases = catchup_cases(interval, experiment.head)
+                for name, step in steps.items():
+                    for order in (cases, cases[::-1]):
+                        state, _ = experiment._snapshot_pass(interval)
+                        experiment._verify(interval, SNAPSHOT_PASS, state)  # as a repeat does before its cases
+                        for position, case in enumerate(order, 1):
+                            if step is not None:
+                                step(case)
+                            cpu = process_time()
+                            _, t = experiment._catch_up(case)
+                            cpu = process_time() - cpu
+                            split = (t.load_s, t.restore_s, t.tail.fetch_s, t.tail.apply_s, t.catchup_s, cpu)
+                            found[(interval, name, case.name, position)].append(split)
+            print(f"repeat {number + 1}/{args.runs}", file=sys.stderr)
+        experiment.snapshots.delete(projection.name)
+    print(f"{args.projection} on {store_uri}, {args.runs} repeats; medians in ms; first - second split")
+    print("cpu: the process's CPU time (all threads) over the catch-up, less disturbed by other processes")
+    header = f"{'interval':>9} {'prelude':<9} {'case':<9} {'first':>7} {'second':>7} {'ratio':>6}"
+    print(f"{header}  load restore fetch apply  cpu first second")
+    for interval in intervals:
+        for name in steps:
+            for case_name in ("expected", "worst"):
+                first, second = (found[(interval, name, case_name, position)] for position in (1, 2))
+                medians = [[statistics.median(c) * 1e3 for c in zip(*rows, strict=True)] for rows in (first, second)]
+                delta = " ".join(f"{a - b:+.2f}" for a, b in zip(medians[0][:4], medians[1][:4], strict=True))
+                ratio = medians[0][4] / medians[1][4]
+                row = f"{interval:>9,} {name:<9} {case_name:<9} {medians[0][4]:>7.2f} {medians[1][4]:>7.2f}"
+                print(f"{row} {ratio:>6.2f}  {delta}  {medians[0][5]:.2f} {medians[1][5]:.2f}")
 
 
 def main() -> None:
@@ -58,26 +136,44 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--projection", default="balances")
     parser.add_argument("--intervals", default="10k,100k")
+    parser.add_argument("--preludes", action="store_true", help="measure the candidate preludes in this process")
+    parser.add_argument("--prelude-names", default="none,tail,snapshot,catchup", help="with --preludes: which")
     args = parser.parse_args()
     store = str(Path(args.store).resolve())
+    if args.preludes:
+        preludes(store, args)
+        return
     codes = [code.resolve() for code in args.code or [Path.cwd()]]
+    # Per code and (interval, phase): each run's median; per code and interval: worst - expected, per repeat.
     per_run: dict[Path, dict[tuple[int, str], list[float]]] = {code: defaultdict(list) for code in codes}
+    paired: dict[Path, dict[int, list[float]]] = {code: defaultdict(list) for code in codes}
     with tempfile.TemporaryDirectory(prefix="catchup-order-") as scratch:
         for number in range(args.runs):
             for code in codes:
-                medians = run_medians(run_once(store, code, Path(scratch), args))
-                for key, value in medians.items():
-                    per_run[code][key].append(value)
-                shown = "  ".join(f"k={k:,} {phase[8:]} {v * 1e3:.1f}" for (k, phase), v in sorted(medians.items()))
+                values = run_values(run_once(store, code, Path(scratch), args))
+                for (interval, phase), by_repeat in values.items():
+                    per_run[code][(interval, phase)].append(statistics.median(by_repeat.values()))
+                    if phase == PHASES[1]:
+                        first = values[(interval, PHASES[0])]
+                        paired[code][interval] += [by_repeat[r] - first[r] for r in sorted(by_repeat)]
+                shown = "  ".join(
+                    f"k={k:,} {phase[8:]} {statistics.median(v.values()) * 1e3:.1f}"
+                    for (k, phase), v in sorted(values.items())
+                )
                 print(f"run {number + 1}/{args.runs} {code}: {shown} ms", file=sys.stderr)
-    print(f"{args.projection} on {store}, {args.runs} runs each; median over runs of each run's median catchup_s")
-    print(f"{'code':<24} {'interval':>10} {'expected ms':>12} {'worst ms':>10} {'worst/expected':>15}")
+    print(f"{args.projection} on {store}, {args.runs} runs each; median over runs of each run's median catchup_s;")
+    print("paired: the median over all repeats of worst - expected within a repeat, and the share of repeats >= 0")
+    header = f"{'code':<24} {'interval':>9} {'expected ms':>12} {'worst ms':>9} {'worst/expected':>15}"
+    print(f"{header} {'paired ms':>10} {'share':>6}")
     for code, found in per_run.items():
         for interval in sorted({k for k, _ in found}):
             expected = statistics.median(found[(interval, PHASES[0])])
             worst = statistics.median(found[(interval, PHASES[1])])
             ratio = worst / expected
-            print(f"{str(code):<24} {interval:>10,} {expected * 1e3:>12.2f} {worst * 1e3:>10.2f} {ratio:>15.2f}")
+            diffs = paired[code][interval]
+            share = sum(d >= 0 for d in diffs) / len(diffs)
+            row = f"{str(code):<24} {interval:>9,} {expected * 1e3:>12.2f} {worst * 1e3:>9.2f} {ratio:>15.2f}"
+            print(f"{row} {statistics.median(diffs) * 1e3:>+10.2f} {share:>6.0%}")
 
 
 if __name__ == "__main__":
