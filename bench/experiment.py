@@ -243,10 +243,11 @@ class Experiment:
             self._record_pass(interval, repeat, taken)
         cases = catchup_cases(interval, self.head)
         for rank, case in enumerate(case_order(cases, self.config.case_order_seed, interval, repeat), 1):
-            # The prelude: an untimed catch-up of this very case. Whatever a catch-up warms (the
-            # snapshot's and the tail's pages, the row groups' decode buffers in pyarrow's pool,
-            # the allocator's free lists at the state's sizes) is then warm for every timed case
-            # alike, whether it runs first after the snapshot pass or after another case.
+            # The prelude: an untimed catch-up of this very case, so every timed case finds what a
+            # catch-up warms already warm, whether it runs first after the snapshot pass or after
+            # another case. Measured (bench/perf/case_order.py --preludes): a case timed first took
+            # ~100 minor page faults that one timed second did not (memory for the tail's decode,
+            # taken afresh from the OS); a snapshot load alone as prelude left them, this leaves none.
             self._catch_up(case)
             caught, catchup = self._catch_up(case)
             ok = self._verify(interval, case.name, caught)

@@ -88,6 +88,7 @@ def test_a_written_run_loads_with_its_order_and_seed(small_store: EventStore, tm
     run = load_run(outcome.run.path)  # type: ignore[arg-type]
     assert run.config["case_order_seed"] == DEFAULT_CASE_ORDER_SEED and all(row.verified for row in run.summary)
     values = run.sample_values()
-    ranks = list(zip(values[(10_000, "catchup_expected", "order")], values[(10_000, "catchup_worst", "order")]))
+    expected, worst = values[(10_000, "catchup_expected", "order")], values[(10_000, "catchup_worst", "order")]
+    ranks = list(zip(expected, worst, strict=True))
     assert len(ranks) == 3 and all(sorted(pair) == [1.0, 2.0] for pair in ranks)
     assert (0, "catchup_expected", "order") not in values  # no catch-up without snapshots

@@ -34,6 +34,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from resource import RUSAGE_SELF, getrusage
 from time import process_time
 
 import pyarrow.parquet as pq
@@ -107,17 +108,26 @@ def preludes(store_uri: str, args: argparse.Namespace) -> None:
                         for position, case in enumerate(order, 1):
                             if step is not None:
                                 step(case)
-                            cpu = process_time()
+                            cpu, faults = process_time(), getrusage(RUSAGE_SELF).ru_minflt
                             _, t = experiment._catch_up(case)
-                            cpu = process_time() - cpu
-                            split = (t.load_s, t.restore_s, t.tail.fetch_s, t.tail.apply_s, t.catchup_s, cpu)
+                            cpu, faults = process_time() - cpu, getrusage(RUSAGE_SELF).ru_minflt - faults
+                            split = (
+                                t.load_s,
+                                t.restore_s,
+                                t.tail.fetch_s,
+                                t.tail.apply_s,
+                                t.catchup_s,
+                                cpu,
+                                faults / 1e3,
+                            )
                             found[(interval, name, case.name, position)].append(split)
             print(f"repeat {number + 1}/{args.runs}", file=sys.stderr)
         experiment.snapshots.delete(projection.name)
     print(f"{args.projection} on {store_uri}, {args.runs} repeats; medians in ms; first - second split")
-    print("cpu: the process's CPU time (all threads) over the catch-up, less disturbed by other processes")
+    print("cpu: the process's CPU time (all threads) over the catch-up, less disturbed by other processes;")
+    print("faults: minor page faults over the catch-up (memory the allocator takes afresh from the OS)")
     header = f"{'interval':>9} {'prelude':<9} {'case':<9} {'first':>7} {'second':>7} {'ratio':>6}"
-    print(f"{header}  load restore fetch apply  cpu first second")
+    print(f"{header}  load restore fetch apply  cpu first second  faults first second")
     for interval in intervals:
         for name in steps:
             for case_name in ("expected", "worst"):
@@ -126,7 +136,8 @@ def preludes(store_uri: str, args: argparse.Namespace) -> None:
                 delta = " ".join(f"{a - b:+.2f}" for a, b in zip(medians[0][:4], medians[1][:4], strict=True))
                 ratio = medians[0][4] / medians[1][4]
                 row = f"{interval:>9,} {name:<9} {case_name:<9} {medians[0][4]:>7.2f} {medians[1][4]:>7.2f}"
-                print(f"{row} {ratio:>6.2f}  {delta}  {medians[0][5]:.2f} {medians[1][5]:.2f}")
+                cpu_ms = f"{medians[0][5]:.2f} {medians[1][5]:.2f}"
+                print(f"{row} {ratio:>6.2f}  {delta}  {cpu_ms}  {medians[0][6]:.0f} {medians[1][6]:.0f}")
 
 
 def main() -> None:
