@@ -59,7 +59,10 @@ def test_the_order_is_the_same_for_the_same_seed_and_varies_across_repeats_and_s
     first = orders(DEFAULT_CASE_ORDER_SEED)
     assert first == orders(DEFAULT_CASE_ORDER_SEED)
     assert all(sorted(order) == ["expected", "worst"] for order in first)
-    assert {order[0] for order in first} == {"expected", "worst"}  # each case measured first in some repeat
+    # Counterbalanced: each pair of repeats measures the cases in opposite orders.
+    assert all(first[repeat] == first[repeat + 1][::-1] for repeat in range(0, REPEATS, 2))
+    assert sum(order[0] == "expected" for order in first) == REPEATS // 2
+    assert len({tuple(first[repeat]) for repeat in range(0, REPEATS, 2)}) == 2  # and the pairs are shuffled
     assert first != orders(DEFAULT_CASE_ORDER_SEED + 1)
     assert first != orders(DEFAULT_CASE_ORDER_SEED, interval=5_000)  # seeded per interval too
 
