@@ -1,4 +1,4 @@
-"""What a catch-up experiment is asked to do: intervals, repeats, warm-up, batch size.
+"""What a catch-up experiment is asked to do: intervals, repeats, warm-up, batch size, case order seed.
 
 A module of its own, importing nothing heavy, so that ``catchup run --help`` can show
 these defaults without importing the experiment (projections, polars).
@@ -14,6 +14,9 @@ from stores.errors import InvalidParameter
 DEFAULT_INTERVALS = (0, 10_000, 100_000, 1_000_000)  # what catchup run measures unless told
 DEFAULT_REPEATS = 5
 DEFAULT_WARMUP = 1
+# Seeds the order of the catch-up cases within each repeat (bench.experiment.case_order). Fixed, so
+# the same config measures in the same order; run.json's config records it with the rest.
+DEFAULT_CASE_ORDER_SEED = 13
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class ExperimentConfig:
     repeats: int = DEFAULT_REPEATS
     warmup: int = DEFAULT_WARMUP
     batch_size: int = READ_BATCH_SIZE
+    case_order_seed: int = DEFAULT_CASE_ORDER_SEED
 
     def __post_init__(self) -> None:
         if not self.intervals:

@@ -46,7 +46,7 @@ def test_run_prints_the_summary_and_writes_a_run_that_show_prints_again(ledger: 
     assert loaded.summary[2].worst.tail_events == 9_999
     assert loaded.summary[2].expected.tail_events == 5_000
     assert loaded.config["projection"]["name"] == "balances" and loaded.dataset == dataset_meta(SMALL).fingerprint
-    assert loaded.samples.num_rows == 2 * (11 + 2 * (11 + 2 * 7))  # k=0: pass only; k>0: pass + 2 catch-ups
+    assert loaded.samples.num_rows == 2 * (11 + 2 * (11 + 2 * 8))  # k=0: pass only; k>0: pass + 2 catch-ups
     assert re.search(r"^\[3/3\] k=10,000 repeat 2/2: pass 30,000 events .* expected .* worst", err, re.M)
     show_code, shown, _ = run("show", str(folder / "run.json"))
     assert (show_code, shown) == (0, format_summary(loaded) + "\n")

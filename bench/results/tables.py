@@ -38,13 +38,14 @@ CASE_METRICS = {
     "apply_s": "s",
     "tail_events": "events",
     "snapshot_position": "position",
+    "order": "rank",  # 1 = measured first of its repeat's cases (bench.experiment.case_order)
 }
 SAMPLE_METRICS: dict[str, dict[str, str]] = {
     SNAPSHOT_PASS: PASS_METRICS,
     **{phase: CASE_METRICS for phase in CATCHUP_PHASES},
 }
 # Units whose values are counted, not measured: whole numbers.
-COUNTED_UNITS = ("events", "snapshots", "bytes", "position")
+COUNTED_UNITS = ("events", "snapshots", "bytes", "position", "rank")
 
 # timeseries.parquet: what each column is (bench.results.schema.TIMESERIES_SCHEMA).
 _TIMESERIES_COUNTS = ("head", "position", "lag_events", "appended")
