@@ -30,6 +30,7 @@ from tests.data import SMALL, events_of, read_all
 from tests.live_contract import HEAD0, append_plan, events_at, tail_until
 from tests.runs import make_ledger
 from tests.test_live_run import LEDGER, _check_log
+from tests.test_live_stores import _DIES_HOLDING  # the same dying writer as the tail reader's test
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -81,20 +82,6 @@ def test_a_held_commit_keeps_the_settled_head_below_its_hole(pg_live: EventStore
     assert reader.position == b.last and reader.dead == []
     assert max(batch.num_rows for batch in batches) == 64  # in the batch size asked for
     assert pa.Table.from_batches(batches, schema=EVENT_SCHEMA).equals(events_of(SMALL).slice(HEAD0, 250))
-
-
-_DIES_HOLDING = """
-import sys
-from stores import open_store
-from tests.live_contract import events_at
-
-def noting(at):
-    print(int(at[0]), int(at[-1]), flush=True)
-    return events_at(at)
-
-with open_store(sys.argv[1]).live_appender() as writer:
-    writer.append(40, noting, hold_s=600)
-"""
 
 
 def test_a_bulk_read_declares_a_killed_writers_hole_dead_as_the_tail_reader_does(pg_live, pg_store_uri) -> None:  # type: ignore[no-untyped-def]
