@@ -43,18 +43,23 @@ def store_uri(request: pytest.FixtureRequest, tmp_path: Path, pg_store_uri) -> s
     return uri
 
 
-@pytest.fixture
-def held_elsewhere(store_uri: str) -> Iterator[subprocess.Popen[str]]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+def start_holder(store_uri: str) -> subprocess.Popen[str]:
+    """Another process holding the run lock of balances on the store, once it says so."""
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLDER, store_uri],
         cwd=REPO,
-        env=env,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
     assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+@pytest.fixture
+def held_elsewhere(store_uri: str) -> Iterator[subprocess.Popen[str]]:
+    holder = start_holder(store_uri)
     yield holder
     holder.communicate("\n", timeout=30)
     assert holder.returncode == 0
@@ -92,16 +97,7 @@ def test_a_run_while_another_process_holds_the_lock_fails_and_leaves_its_snapsho
 
 
 def test_the_lock_is_released_when_the_holder_dies(store_uri: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, store_uri],
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    holder = start_holder(store_uri)
     holder.kill()
     holder.wait(30)
     with open_store(store_uri) as store, store.run_lock("balances"):
