@@ -12,7 +12,11 @@ W warm-ups, taken round-robin (repeat 1 of every k, then repeat 2, ...):
    (s, H]. Catch-up seconds = snapshot load + restore + tail replay. Within a repeat the
    cases are measured in a seeded shuffled order (``case_order``), each right after an
    untimed catch-up of itself, so that no case reads what another just warmed.
-3. Verify: every caught-up state (and every snapshot pass's final state) must have the
+3. Cold (``config.cold``): after the warm cases of a measured repeat, each case again, in
+   the same order, by a fresh process with the store's files evicted from the page cache
+   (bench.cold), timed from the spawn to caught-up. No prelude: a cold start is meant to
+   be cold.
+4. Verify: every caught-up state (and every snapshot pass's final state) must have the
    digest of a full replay from 0 to the same position, taken once before the timed work.
 
 The snapshots this writes replace the projection's snapshots in the store, and are
@@ -26,10 +30,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 
+import pyarrow as pa
+
+from bench.cold import ColdOutcome, ColdRequest, RestartTarget, cold_catch_up
 from bench.experiment_config import ExperimentConfig
 from bench.progress import RateReporter
 from bench.replay import ReplayClock, projection_code, replay, restore
-from bench.results import CASES, SNAPSHOT_PASS, Sample, catchup_phase
+from bench.results import CASES, SNAPSHOT_PASS, Sample, catchup_phase, cold_phase
 from projections import Projection
 from projections.digest import differing_rows
 from stores.base import EventStore
@@ -143,6 +150,7 @@ class ExperimentResult:
     head: int
     samples: list[Sample]
     checks: list[Check]
+    warnings: list[str] = field(default_factory=list)  # about how it measured: what a cold restart kept warm
 
     @property
     def diverged(self) -> bool:
@@ -156,8 +164,14 @@ class Experiment:
         projection: type[Projection],
         config: ExperimentConfig,
         emit: Callable[[str], None] | None = None,
+        restart: RestartTarget | None = None,
     ) -> None:
+        if config.cold and restart is None:
+            raise InvalidParameter(
+                "cold restarts need restart, the store URI and projection spec a fresh process opens", "restart"
+            )
         self.store, self.projection, self.config = store, projection, config
+        self.restart = restart
         self.emit = emit or (lambda line: None)
         self.snapshots: SnapshotStore = store.snapshots()
         self.head = store.head()
@@ -165,6 +179,7 @@ class Experiment:
             raise InvalidParameter(f"store {store.info().uri} holds no events; nothing to replay")
         self.samples: list[Sample] = []
         self.checks: dict[tuple[int, str], Check] = {}
+        self.warnings: list[str] = []
 
     def run(self) -> ExperimentResult:
         self.snapshots.delete(self.projection.name)
@@ -179,7 +194,7 @@ class Experiment:
                     self._repeat(number, interval, repeat)
         finally:
             self.snapshots.delete(self.projection.name)
-        return ExperimentResult(self.head, self.samples, list(self.checks.values()))
+        return ExperimentResult(self.head, self.samples, list(self.checks.values()), self.warnings)
 
     # -- verification ---------------------------------------------------------------------
 
@@ -188,9 +203,13 @@ class Experiment:
         wanted: dict[int, list[Check]] = {}
         for interval in self.config.intervals:
             cases = catchup_cases(interval, self.head)
-            for case in [CatchupCase(SNAPSHOT_PASS, interval, 0, self.head), *cases]:
-                check = Check(interval, case.name, case.head, case.snapshot_position, expected_digest="")
-                self.checks[(interval, case.name)] = check
+            checked = [(SNAPSHOT_PASS, CatchupCase(SNAPSHOT_PASS, interval, 0, self.head))]
+            checked += [(case.name, case) for case in cases]
+            if self.config.cold:
+                checked += [(cold_phase(case.name), case) for case in cases]
+            for name, case in checked:
+                check = Check(interval, name, case.head, case.snapshot_position, expected_digest="")
+                self.checks[(interval, name)] = check
                 wanted.setdefault(case.head, []).append(check)
         reference = self._fresh()
 
@@ -211,8 +230,11 @@ class Experiment:
         )
 
     def _verify(self, interval: int, case: str, state: Projection) -> bool:
+        return self._judge(interval, case, self._digest(state), state.snapshot)
+
+    def _judge(self, interval: int, case: str, digest: str, actual: Callable[[], pa.Table]) -> bool:
+        """Whether ``digest`` is the full replay's; ``actual`` gives the state's table if it is not."""
         check = self.checks[(interval, case)]
-        digest = self._digest(state)
         if digest == check.expected_digest:
             return True
         if check.ok:  # the first divergence of this check: say where the states differ
@@ -220,8 +242,8 @@ class Experiment:
             reference = self._fresh()
             replay(self.store, reference, upto=check.position, batch_size=self.config.batch_size)
             with projection_code(self.projection, "snapshot()"):
-                expected, actual = reference.snapshot(), state.snapshot()
-            check.differing = differing_rows(expected, actual, self.projection.key)
+                expected, table = reference.snapshot(), actual()
+            check.differing = differing_rows(expected, table, self.projection.key)
         check.failed_repeats += 1
         return False
 
@@ -246,8 +268,8 @@ class Experiment:
             parts.append(f"{taken.count} snapshots {taken.size_bytes / 1e6:.1f} MB {taken.snapshot_s:.3f} s")
         if measured:
             self._record_pass(interval, repeat, taken)
-        cases = catchup_cases(interval, self.head)
-        for rank, case in enumerate(case_order(cases, self.config.case_order_seed, interval, repeat), 1):
+        cases = case_order(catchup_cases(interval, self.head), self.config.case_order_seed, interval, repeat)
+        for rank, case in enumerate(cases, 1):
             # The prelude: an untimed catch-up of this very case, so every timed case finds what a
             # catch-up warms already warm, whether it runs first after the snapshot pass or after
             # another case. Measured (bench/perf/case_order.py --preludes): a case timed first took
@@ -259,6 +281,12 @@ class Experiment:
             parts.append(f"{case.name} {catchup.catchup_s:.4f} s{'' if ok else ' DIVERGED'}")
             if measured:
                 self._record_catchup(case, repeat, catchup, rank)
+        if measured and self.config.cold:
+            for rank, case in enumerate(cases, 1):
+                cold = self._cold(case)
+                ok = self._judge(interval, cold_phase(case.name), cold.digest, cold.caught_up_state)
+                parts.append(f"cold {case.name} {cold.timing.catchup_s:.4f} s{'' if ok else ' DIVERGED'}")
+                self._record_cold(case, repeat, cold, rank)
         which = (
             f"repeat {repeat + 1}/{self.config.repeats}" if measured else f"warm-up {repeat + self.config.warmup + 1}"
         )
@@ -307,6 +335,15 @@ class Experiment:
         timing.tail = replay(self.store, state, after=after, upto=case.head, batch_size=self.config.batch_size)
         return state, timing
 
+    def _cold(self, case: CatchupCase) -> ColdOutcome:
+        assert self.restart is not None, "checked in __init__"
+        expected = self.checks[(case.interval, cold_phase(case.name))].expected_digest
+        outcome = cold_catch_up(self.store, ColdRequest(self.restart, case.head, self.config.batch_size, expected))
+        note = outcome.eviction.not_evicted
+        if note is not None and f"cold restarts: {note}" not in self.warnings:
+            self.warnings.append(f"cold restarts: {note}")
+        return outcome
+
     def _record_pass(self, interval: int, repeat: int, taken: PassTiming) -> None:
         clock = taken.clock
         replay_s = max(clock.replay_s, 1e-12)
@@ -338,6 +375,25 @@ class Experiment:
             ("order", rank, "rank"),
         ):
             self._add(case.interval, repeat, phase, metric, value, unit)
+
+    def _record_cold(self, case: CatchupCase, repeat: int, outcome: ColdOutcome, rank: int) -> None:
+        timing, eviction = outcome.timing, outcome.eviction
+        for metric, value, unit in (
+            ("catchup_s", timing.catchup_s, "s"),
+            ("start_s", timing.start_s, "s"),
+            ("import_s", timing.import_s, "s"),
+            ("open_s", timing.open_s, "s"),
+            ("load_s", timing.load_s, "s"),
+            ("restore_s", timing.restore_s, "s"),
+            ("fetch_s", timing.fetch_s, "s"),
+            ("apply_s", timing.apply_s, "s"),
+            ("tail_events", timing.tail_events, "events"),
+            ("snapshot_position", timing.snapshot_position, "position"),
+            ("order", rank, "rank"),
+            ("evicted_files", eviction.files, "files"),
+            ("evicted_bytes", eviction.size_bytes, "bytes"),
+        ):
+            self._add(case.interval, repeat, cold_phase(case.name), metric, value, unit)
 
     def _add(self, interval: int, repeat: int, phase: str, metric: str, value: float, unit: str) -> None:
         self.samples.append(Sample(interval, repeat, phase, metric, float(value), unit))

@@ -1,4 +1,4 @@
-"""What a catch-up experiment is asked to do: intervals, repeats, warm-up, batch size, case order seed.
+"""What a catch-up experiment is asked to do: intervals, repeats, warm-up, batch size, case order seed, cold.
 
 A module of its own, importing nothing heavy, so that ``catchup run --help`` can show
 these defaults without importing the experiment (projections, polars).
@@ -26,6 +26,7 @@ class ExperimentConfig:
     warmup: int = DEFAULT_WARMUP
     batch_size: int = READ_BATCH_SIZE
     case_order_seed: int = DEFAULT_CASE_ORDER_SEED
+    cold: bool = False  # also catch up in a fresh process with the store's files evicted (bench.cold)
 
     def __post_init__(self) -> None:
         if not self.intervals:

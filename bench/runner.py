@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import __version__
+from bench.cold import RestartTarget
 from bench.environment import collect_environment, peak_rss_bytes
 from bench.experiment import Experiment, ExperimentResult
 from bench.experiment_config import ExperimentConfig
@@ -50,10 +51,12 @@ def execute_run(
     # The run lock: a second run of this projection on this store fails at once (stores.run_lock says why).
     with open_store(store_uri) as store, store.run_lock(projection.name):
         info = store.readable_info()
-        result = Experiment(store, projection, config, emit).run()
+        restart = RestartTarget(store_uri, projection_spec) if config.cold else None
+        result = Experiment(store, projection, config, emit, restart).run()
         description = store.describe()
     environment["peak_rss_bytes"] = peak_rss_bytes()
     summary, warnings = build_summary(result.samples, result.checks, result.head)
+    warnings = [*result.warnings, *warnings]
     run = write_run(
         results_dir,
         label=label or projection.name,

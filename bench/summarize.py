@@ -10,9 +10,18 @@ from __future__ import annotations
 from collections import defaultdict
 
 from bench.experiment import Check
-from bench.results import CASES, SNAPSHOT_PASS, CaseSummary, IntervalSummary, Sample, catchup_phase
+from bench.results import (
+    CASES,
+    SNAPSHOT_PASS,
+    CaseSummary,
+    ColdSummary,
+    IntervalSummary,
+    Sample,
+    catchup_phase,
+    cold_phase,
+)
 from bench.results.stats import Summary, noise_warning, summarize
-from bench.results.summary import CASE_PARTS, PASS_TIMINGS
+from bench.results.summary import CASE_PARTS, COLD_PARTS, PASS_TIMINGS
 
 Values = dict[tuple[int, str, str], list[float]]
 
@@ -37,9 +46,12 @@ def build_summary(samples: list[Sample], checks: list[Check], head: int) -> tupl
         cases = {}
         for case in CASES:
             ok = verified.get((interval, case), verified.get((interval, SNAPSHOT_PASS), True))
-            cases[case] = _case(values, interval, case, head, stats["replay_s"], reference, ok)
+            cold = _cold(values, interval, case, verified.get((interval, cold_phase(case)), True))
+            cases[case] = _case(values, interval, case, head, stats["replay_s"], reference, ok, cold)
             if interval:
                 _warn(warnings, f"catch-up ({case}) at k={interval:,}", cases[case].catchup_s)
+            if cold is not None:
+                _warn(warnings, f"cold catch-up ({case}) at k={interval:,}", cold.catchup_s)
         rows.append(
             IntervalSummary(
                 interval=interval,
@@ -69,7 +81,14 @@ def build_summary(samples: list[Sample], checks: list[Check], head: int) -> tupl
 
 
 def _case(
-    values: Values, interval: int, case: str, head: int, replay: Summary, reference: float, verified: bool
+    values: Values,
+    interval: int,
+    case: str,
+    head: int,
+    replay: Summary,
+    reference: float,
+    verified: bool,
+    cold: ColdSummary | None,
 ) -> CaseSummary:
     if interval == 0:  # no snapshots: catching up is the full replay from 0
         return CaseSummary(tail_events=head, snapshot_position=0, catchup_s=replay, speedup=1.0, verified=verified)
@@ -82,6 +101,19 @@ def _case(
         speedup=reference / max(catchup.median, 1e-12),
         verified=verified,
         **{part: summarize(values[(interval, phase, part)]) for part in CASE_PARTS},
+        cold=cold,
+    )
+
+
+def _cold(values: Values, interval: int, case: str, verified: bool) -> ColdSummary | None:
+    phase = cold_phase(case)
+    if not values.get((interval, phase, "catchup_s")):
+        return None  # not measured: a run without --cold, or k = 0 (no snapshot to restart from)
+    return ColdSummary(
+        catchup_s=summarize(values[(interval, phase, "catchup_s")]),
+        **{part: summarize(values[(interval, phase, part)]) for part in COLD_PARTS},
+        evicted_bytes=_median(values[(interval, phase, "evicted_bytes")]),
+        verified=verified,
     )
 
 

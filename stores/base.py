@@ -32,6 +32,10 @@ Contract, for every backend:
   stores.run_lock says why). The lock is released when the block ends or the holder
   dies. StoreNotFound / StoreIncomplete if the store cannot be read; no lock is made then.
 * ``snapshots()`` is the snapshot store beside the log (stores.snapshots), tied to its dataset.
+* ``evict_page_cache()`` evicts what it can of its files (events and snapshots) from the
+  operating system's page cache, for a cold restart, and says what it could not
+  (``Eviction.not_evicted``: one line, None when everything was evicted). It never
+  raises for what the OS or the server will not let a client drop.
 * ``info()`` never raises for an incomplete store: it is how one looks at a broken store.
   Its ``uri`` has any password replaced by '***'; ``describe()`` is its JSON form, for
   results metadata.
@@ -54,6 +58,7 @@ import numpy as np
 import pyarrow as pa
 
 from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreIncomplete, StoreNotFound
+from stores.page_cache import Eviction
 from stores.schema import SCHEMA_VERSION, conform, currency_dictionary, positions
 
 if TYPE_CHECKING:
@@ -143,6 +148,9 @@ class EventStore(ABC):
 
     def describe(self) -> dict[str, Any]:
         return dataclasses.asdict(self.info())
+
+    def evict_page_cache(self) -> Eviction:
+        return Eviction(0, 0, f"a {self.backend or type(self).__name__} store names no files to evict")
 
     def close(self) -> None:
         """Release connections; the store object is not used afterwards."""

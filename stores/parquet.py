@@ -60,6 +60,7 @@ from stores.parquet_manifest import (
     read_manifest,
     write_manifest,
 )
+from stores.page_cache import Eviction, evict_files, files_under
 from stores.parquet_snapshots import SNAPSHOTS_DIR, ParquetSnapshotStore
 from stores.run_lock import RunLock, file_run_lock
 from stores.schema import EVENT_SCHEMA, conform, currency_dictionary, positions
@@ -258,6 +259,9 @@ class ParquetStore(EventStore):
 
     def snapshots(self) -> ParquetSnapshotStore:
         return ParquetSnapshotStore(self.folder, self.dataset_id())
+
+    def evict_page_cache(self) -> Eviction:
+        return evict_files(files_under(self.folder))
 
     def run_lock(self, projection: str) -> RunLock:
         self.readable_info()  # no lock file in a folder that holds no readable store

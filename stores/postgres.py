@@ -46,6 +46,7 @@ from stores.errors import (
     InvalidParameter,
     SchemaMismatch,
 )
+from stores.page_cache import Eviction
 from stores.pg_ingest import ingest
 from stores.pg_live import PgGapWatch, PgLiveAppender
 from stores.pg_ownership import mark, refuse_foreign_tables, refuse_if_not_empty
@@ -69,6 +70,12 @@ from stores.schema import MAX_CURRENCIES, SCHEMA_VERSION, currency_dictionary
 from stores.snapshots import check_projection_name
 
 _LOCK_TIMEOUT_S = 30
+# A client without superuser rights can neither empty the server's shared buffers nor reach the
+# page cache of its files: a cold restart on Postgres is a new process and a new connection only.
+PG_NOT_EVICTED = (
+    "postgres: the server's shared buffers and the page cache of its files cannot be evicted from a "
+    "client; cold restarts start a new process and connection with the server's caches warm"
+)
 
 
 @dataclass(frozen=True)
@@ -268,6 +275,9 @@ class PostgresStore(EventStore):
 
     def snapshots(self) -> PgSnapshotStore:
         return PgSnapshotStore(self.target, self._sessions, self.dataset_id())
+
+    def evict_page_cache(self) -> Eviction:
+        return Eviction(0, 0, PG_NOT_EVICTED)
 
     def run_lock(self, projection: str) -> RunLock:
         check_projection_name(projection)

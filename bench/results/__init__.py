@@ -14,6 +14,7 @@ from bench.results.run import ProjectionInfo, Run, Sample
 from bench.results.schema import (
     CASES,
     CATCHUP_PHASES,
+    COLD_PHASES,
     DEFAULT_RESULTS_DIR,
     RESULT_SCHEMA_HISTORY,
     RESULT_SCHEMA_VERSION,
@@ -24,13 +25,16 @@ from bench.results.schema import (
     TIMESERIES_FILE,
     TIMESERIES_SCHEMA,
     ResultsError,
+    case_of_phase,
     catchup_phase,
+    cold_phase,
 )
-from bench.results.summary import CaseSummary, IntervalSummary
+from bench.results.summary import CaseSummary, ColdSummary, IntervalSummary
 
 __all__ = [
     "CASES",
     "CATCHUP_PHASES",
+    "COLD_PHASES",
     "DEFAULT_RESULTS_DIR",
     "LIVE_KEYS",
     "RATE_FAILED",
@@ -44,6 +48,7 @@ __all__ = [
     "TIMESERIES_FILE",
     "TIMESERIES_SCHEMA",
     "CaseSummary",
+    "ColdSummary",
     "IntervalSummary",
     "LagPercentiles",
     "LiveModel",
@@ -52,7 +57,9 @@ __all__ = [
     "ResultsError",
     "Run",
     "Sample",
+    "case_of_phase",
     "catchup_phase",
+    "cold_phase",
     "check_label",
     "list_runs",
     "load_run",

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from stores.errors import CatchupError
 
-RESULT_SCHEMA_VERSION = 3
+RESULT_SCHEMA_VERSION = 4
 # Each version this catchup can read, and what it holds; a new version adds a line here.
 RESULT_SCHEMA_HISTORY: dict[int, str] = {
     1: (
@@ -37,6 +37,12 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "as 2, and a live run's live dict adds catchup_reads (streaming reads that applied events before caught "
         "up) and catchup_bulk_events (events those of them that were bulk reads applied); a version 2 run reads "
         "with both null."
+    ),
+    4: (
+        "catch-up runs: as 3, and config adds cold (bool); with cold, samples.parquet adds phases cold_expected "
+        "and cold_worst (metrics catchup_s, start_s, import_s, open_s, load_s, restore_s, fetch_s, apply_s, "
+        "tail_events, snapshot_position, order, evicted_files, evicted_bytes) and each summary case adds cold when "
+        "measured (catchup_s and its parts as stats, evicted_bytes, verified); a version 3 run reads with cold null."
     ),
 }
 
@@ -60,6 +66,20 @@ def catchup_phase(case: str) -> str:
 
 
 CATCHUP_PHASES = tuple(catchup_phase(case) for case in CASES)
+
+
+def cold_phase(case: str) -> str:
+    """The phase of a case caught up by a fresh process (``catchup run --cold``): 'expected' -> 'cold_expected'."""
+    return f"cold_{case}"
+
+
+COLD_PHASES = tuple(cold_phase(case) for case in CASES)
+
+
+def case_of_phase(phase: str) -> str:
+    """The case a catch-up phase measures, warm or cold: 'cold_worst' -> 'worst'."""
+    return phase.removeprefix("catchup_").removeprefix("cold_")
+
 
 SAMPLES_SCHEMA = pa.schema(
     [

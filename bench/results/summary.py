@@ -30,6 +30,46 @@ PASS_TIMINGS = (
 )
 # A catch-up's timed parts beside its total, measured when a snapshot was loaded (k > 0).
 CASE_PARTS = ("load_s", "restore_s", "fetch_s", "apply_s")
+# A cold restart's parts (bench.cold): they add up to its catch-up, from the spawn to caught-up.
+COLD_PARTS = ("start_s", "import_s", "open_s", "load_s", "restore_s", "fetch_s", "apply_s")
+
+
+@dataclass(frozen=True)
+class ColdSummary:
+    """A case caught up by a fresh process with the store's files evicted (``catchup run --cold``)."""
+
+    catchup_s: Summary  # from the spawn to caught-up
+    start_s: Summary  # the interpreter's start, to the first line of the restarted module
+    import_s: Summary  # catchup's modules and the projection's
+    open_s: Summary  # opening the store: the manifest read, or the connection and the status row
+    load_s: Summary
+    restore_s: Summary
+    fetch_s: Summary
+    apply_s: Summary
+    evicted_bytes: float  # what the eviction dropped from the page cache before each restart (median)
+    verified: bool
+
+    @property
+    def tail_s(self) -> float:
+        """Median fetch + apply: the tail replay."""
+        return self.fetch_s.median + self.apply_s.median
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "catchup_s": self.catchup_s.to_json(),
+            **{name: getattr(self, name).to_json() for name in COLD_PARTS},
+            "evicted_bytes": self.evicted_bytes,
+            "verified": self.verified,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> ColdSummary:
+        return cls(
+            catchup_s=parse.stats(data, "catchup_s", where),
+            **{name: parse.stats(data, name, where) for name in COLD_PARTS},
+            evicted_bytes=parse.amount(data, "evicted_bytes", where),
+            verified=parse.flag(data, "verified", where),
+        )
 
 
 @dataclass(frozen=True)
@@ -46,6 +86,7 @@ class CaseSummary:
     restore_s: Summary | None = None
     fetch_s: Summary | None = None
     apply_s: Summary | None = None
+    cold: ColdSummary | None = None  # measured by catchup run --cold, at k > 0
 
     @property
     def load_restore_s(self) -> float | None:
@@ -66,11 +107,14 @@ class CaseSummary:
                 content[name] = part.to_json()
         content["speedup"] = self.speedup
         content["verified"] = self.verified
+        if self.cold is not None:
+            content["cold"] = self.cold.to_json()
         return content
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> CaseSummary:
         parts = {name: parse.stats(data, name, where) for name in CASE_PARTS if isinstance(data, dict) and name in data}
+        cold = data.get("cold") if isinstance(data, dict) else None
         return cls(
             tail_events=parse.count(data, "tail_events", where),
             snapshot_position=parse.count(data, "snapshot_position", where),
@@ -78,6 +122,7 @@ class CaseSummary:
             speedup=parse.amount(data, "speedup", where),
             verified=parse.flag(data, "verified", where),
             **parts,
+            cold=None if cold is None else ColdSummary.from_json(cold, f"{where}.cold"),
         )
 
 

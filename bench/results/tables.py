@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 
 from bench.results import parse
-from bench.results.schema import CATCHUP_PHASES, SNAPSHOT_PASS
+from bench.results.schema import CATCHUP_PHASES, COLD_PHASES, SNAPSHOT_PASS
 
 # Every metric a phase records, with its unit (bench.experiment records them).
 PASS_METRICS = {
@@ -40,12 +40,29 @@ CASE_METRICS = {
     "snapshot_position": "position",
     "order": "rank",  # 1 = measured first of its repeat's cases (bench.experiment.case_order)
 }
+# A cold restart's parts (bench.cold.ColdTiming), then what its eviction dropped from the page cache.
+COLD_METRICS = {
+    "catchup_s": "s",
+    "start_s": "s",
+    "import_s": "s",
+    "open_s": "s",
+    "load_s": "s",
+    "restore_s": "s",
+    "fetch_s": "s",
+    "apply_s": "s",
+    "tail_events": "events",
+    "snapshot_position": "position",
+    "order": "rank",
+    "evicted_files": "files",
+    "evicted_bytes": "bytes",
+}
 SAMPLE_METRICS: dict[str, dict[str, str]] = {
     SNAPSHOT_PASS: PASS_METRICS,
     **{phase: CASE_METRICS for phase in CATCHUP_PHASES},
+    **{phase: COLD_METRICS for phase in COLD_PHASES},
 }
 # Units whose values are counted, not measured: whole numbers.
-COUNTED_UNITS = ("events", "snapshots", "bytes", "position", "rank")
+COUNTED_UNITS = ("events", "snapshots", "bytes", "position", "rank", "files")
 
 # timeseries.parquet: what each column is (bench.results.schema.TIMESERIES_SCHEMA).
 _TIMESERIES_COUNTS = ("head", "position", "lag_events", "appended")
