@@ -50,6 +50,7 @@ from stores.base import (
 )
 from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreError, StoreNotEmpty, StoreNotFound
 from stores.live import AppendReceipt, EventsAt, GapWatch, LiveAppender, NoGaps
+from stores.page_cache import Eviction, evict_files, files_under
 from stores.parquet_files import EVENTS_DIR, FILE_ROWS, ROW_GROUP_ROWS, RollingWriter, file_size
 from stores.parquet_integrity import Orphans, footer_problems, orphans, size_problem, store_problems
 from stores.parquet_integrity import first_line as _first_line
@@ -60,7 +61,6 @@ from stores.parquet_manifest import (
     read_manifest,
     write_manifest,
 )
-from stores.page_cache import Eviction, evict_files, files_under
 from stores.parquet_snapshots import SNAPSHOTS_DIR, ParquetSnapshotStore
 from stores.run_lock import RunLock, file_run_lock
 from stores.schema import EVENT_SCHEMA, conform, currency_dictionary, positions
