@@ -25,6 +25,8 @@ ENGINE = {
     "bench.replay",
     "bench.experiment",
     "bench.experiment_config",
+    "bench.cold",
+    "bench.restarted",
     "bench.run_plan",
     "bench.summarize",
     "bench.runner",

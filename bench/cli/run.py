@@ -61,6 +61,11 @@ if TYPE_CHECKING:
     help="Also keep the run as baseline NAME of this machine, for compare baseline:NAME (only if verified).",
 )
 @click.option(
+    "--cold",
+    is_flag=True,
+    help="Also catch up each case in a fresh process, the store's files evicted from the page cache first.",
+)
+@click.option(
     "--yes",
     "-y",
     is_flag=True,
@@ -77,6 +82,7 @@ def run(
     out: Path,
     batch_size: int,
     save_baseline: str | None,
+    cold: bool,
     yes: bool,
     quiet: bool,
 ) -> None:
@@ -84,7 +90,9 @@ def run(
 
     For each interval: a snapshot pass (replay, snapshot cost), catch-up from the latest
     snapshot with an expected (k/2) and worst (k-1) tail, and verification that each
-    caught-up state equals a full replay's. Writes OUT/<stamp>-<label>/ and prints the
+    caught-up state equals a full replay's. With --cold, each case is caught up again by a
+    new process after the store's files are evicted from the page cache, timed from its
+    start. Writes OUT/<stamp>-<label>/ and prints the
     summary. Exits 4 if a catch-up diverged from the full replay. The projection's
     snapshots in STORE are replaced and removed when the run ends.
 
@@ -93,6 +101,7 @@ def run(
       catchup run data/ledger --projection balances --intervals 0,10k,100k,1M --repeats 5
       catchup run data/ledger -p myproject/projections.py:Ledger --label before-fix
       catchup run data/ledger -p balances --save-baseline main
+      catchup run data/ledger -p balances --intervals 100k,1M --cold
       catchup run data/ledger -p balances --intervals 100 --yes
     """
     from bench.results.baselines import check_baseline_name, machine_name
@@ -101,7 +110,7 @@ def run(
 
     if save_baseline is not None:
         check_baseline_name(save_baseline)  # before the work, not after it
-    config = ExperimentConfig(intervals=intervals, repeats=repeats, warmup=warmup, batch_size=batch_size)
+    config = ExperimentConfig(intervals=intervals, repeats=repeats, warmup=warmup, batch_size=batch_size, cold=cold)
     if not yes:
         confirm_snapshot_volume(store, projection, config)
     outcome = execute_run(store, projection, config, label=label, results_dir=out, emit=progress(quiet))

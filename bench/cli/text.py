@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench.results import Run
+from bench.results import CASES, Run
 from bench.results.stats import Summary
-from bench.results.summary import SUMMARY_COLUMNS
+from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS
 from bench.units import interval_label, verified_label
 from stores.base import StoreInfo
 
@@ -45,9 +45,33 @@ def format_summary(run: Run) -> str:
         "catch-up = snapshot load and restore + tail replay (expected tail k/2, worst k-1); "
         "vs full = full replay / expected catch-up"
     )
+    lines += _cold_lines(run)
     for warning in run.warnings:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)
+
+
+def _cold_lines(run: Run) -> list[str]:
+    """Per interval and case with a cold restart: warm against cold catch-up, their ratio, the cold split."""
+    lines = []
+    for row in run.summary:
+        for name in CASES:
+            case = row.case(name)
+            if case.cold is None or case.cold_ratio is None:
+                continue
+            cold = case.cold
+            split = ", ".join(f"{label} {part(cold):.4f}" for label, part in COLD_SPLIT)
+            lines.append(
+                f"  k={row.interval:,} {name}: warm {case.catchup_s.median:.4f} s, cold {cold.catchup_s.median:.4f} s "
+                f"({case.cold_ratio:.1f}x); cold split: {split} s{'' if cold.verified else '; DIVERGED'}"
+            )
+    if not lines:
+        return []
+    return [
+        "",
+        "cold restarts (a fresh process, the store's files evicted from the page cache first; medians):",
+        *lines,
+    ]
 
 
 def _headers(header: str, kind: str) -> tuple[str, ...]:

@@ -72,6 +72,17 @@ class ColdSummary:
         )
 
 
+# How a cold restart's time splits, as show and the report print it: a label and its median seconds.
+COLD_SPLIT: tuple[tuple[str, Callable[[ColdSummary], float]], ...] = (
+    ("start", lambda cold: cold.start_s.median),
+    ("imports", lambda cold: cold.import_s.median),
+    ("open", lambda cold: cold.open_s.median),
+    ("load", lambda cold: cold.load_s.median),
+    ("restore", lambda cold: cold.restore_s.median),
+    ("tail", lambda cold: cold.tail_s),
+)
+
+
 @dataclass(frozen=True)
 class CaseSummary:
     """One catch-up case at one interval: from the latest snapshot, replay the tail."""
@@ -87,6 +98,13 @@ class CaseSummary:
     fetch_s: Summary | None = None
     apply_s: Summary | None = None
     cold: ColdSummary | None = None  # measured by catchup run --cold, at k > 0
+
+    @property
+    def cold_ratio(self) -> float | None:
+        """Median cold catch-up / median warm catch-up, where a cold restart was measured."""
+        if self.cold is None:
+            return None
+        return self.cold.catchup_s.median / max(self.catchup_s.median, 1e-12)
 
     @property
     def load_restore_s(self) -> float | None:
