@@ -9,7 +9,9 @@ One benchmark per (interval, phase, total time), its rounds the run's measured r
   snapshots every k (their cost timed apart);
 * ``snapshots[k=...]`` (k > 0): its ``snapshot_s``, the time spent taking and saving them;
 * ``catchup_expected[k=...]`` and ``catchup_worst[k=...]``: ``catchup_s``, snapshot load +
-  restore + tail replay.
+  restore + tail replay;
+* ``cold_expected[k=...]`` and ``cold_worst[k=...]`` (a run with ``--cold``): ``catchup_s`` of
+  a fresh process, from its start to caught-up.
 
 Only these totals are exported. Their parts (fetch_s, apply_s, load_s, restore_s, the
 snapshot's state and save split) are sums inside one total: exported as benchmarks of
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.results import CATCHUP_PHASES, SNAPSHOT_PASS, Run
+from bench.results import CATCHUP_PHASES, COLD_PHASES, SNAPSHOT_PASS, Run
 from bench.results.atomic import write_file_whole
 from bench.units import format_interval
 from stores.errors import CatchupError, InvalidParameter
@@ -50,10 +52,12 @@ class Exported:
 EXPORTED = (
     Exported(SNAPSHOT_PASS, "replay_s", "replay"),
     Exported(SNAPSHOT_PASS, "snapshot_s", "snapshots"),
-    *(Exported(phase, "catchup_s", phase) for phase in CATCHUP_PHASES),
+    *(Exported(phase, "catchup_s", phase) for phase in (*CATCHUP_PHASES, *COLD_PHASES)),
 )
-# The perf_counter timer the experiment measures with, as pytest-benchmark names timers.
+# The timers the experiment measures with, as pytest-benchmark names timers: a cold restart spans two
+# processes, so it is timed on the system-wide monotonic clock.
 TIMER = "perf_counter"
+COLD_TIMER = "monotonic"
 
 
 class ExportError(CatchupError):
@@ -138,7 +142,7 @@ def _benchmark(
         },
         "options": {
             "disable_gc": False,
-            "timer": TIMER,
+            "timer": COLD_TIMER if exported.phase in COLD_PHASES else TIMER,
             "min_rounds": run.config.get("repeats"),
             "max_time": None,
             "min_time": None,

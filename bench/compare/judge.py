@@ -31,13 +31,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bench.compare.stats import SampleComparison, compare_samples, repeats_needed
-from bench.results import CATCHUP_PHASES, SNAPSHOT_PASS, Run
+from bench.results import CATCHUP_PHASES, COLD_PHASES, SNAPSHOT_PASS, Run, case_of_phase
 from bench.results.run_set import describe_dataset
 from stores.errors import CatchupError, InvalidParameter
 
 DEFAULT_THRESHOLD = 0.10
 DEFAULT_ALPHA = 0.05
-PHASE_ORDER = (SNAPSHOT_PASS, *CATCHUP_PHASES)
+PHASE_ORDER = (SNAPSHOT_PASS, *CATCHUP_PHASES, *COLD_PHASES)
+# Every phase that catches up from a snapshot: in the run's own process, and in a fresh one (--cold).
+CASE_PHASES = (*CATCHUP_PHASES, *COLD_PHASES)
 
 SLOWER, FASTER, UNCHANGED, NOT_SIGNIFICANT, TOO_FEW = (
     "slower",
@@ -66,13 +68,15 @@ METRICS: dict[str, Metric] = {
     for metric in (
         Metric("replay_s", (SNAPSHOT_PASS,), False, "replay", "the snapshot pass's replay of the whole log"),
         Metric("events_per_s", (SNAPSHOT_PASS,), True, "replay rate", "that replay's events per second"),
-        Metric("catchup_s", CATCHUP_PHASES, False, "catch-up", "snapshot load + restore + tail, both cases"),
+        Metric(
+            "catchup_s", CASE_PHASES, False, "catch-up", "snapshot load + restore + tail, both cases, warm and cold"
+        ),
         Metric("snapshot_s", (SNAPSHOT_PASS,), False, "snapshot time", "taking and saving a pass's snapshots"),
         Metric("overhead_pct", (SNAPSHOT_PASS,), False, "snapshot overhead", "snapshot time / replay time"),
         Metric("fetch_s", PHASE_ORDER, False, "fetch", "time inside the store, pass and catch-ups"),
         Metric("apply_s", PHASE_ORDER, False, "apply", "time inside the projection, pass and catch-ups"),
-        Metric("load_s", CATCHUP_PHASES, False, "snapshot load", "reading the snapshot from the store"),
-        Metric("restore_s", CATCHUP_PHASES, False, "restore", "the projection's restore() of it"),
+        Metric("load_s", CASE_PHASES, False, "snapshot load", "reading the snapshot from the store"),
+        Metric("restore_s", CASE_PHASES, False, "restore", "the projection's restore() of it"),
     )
 }
 # The full replay time at each interval and the catch-up times: what a user gates on.
@@ -140,7 +144,8 @@ class Finding:
     def measurement(self) -> str:
         label = METRICS[self.metric].label
         if self.phase != SNAPSHOT_PASS:
-            return f"{label} ({self.phase.removeprefix('catchup_')})"
+            cold = "cold " if self.phase in COLD_PHASES else ""
+            return f"{label} ({cold}{case_of_phase(self.phase)})"
         # fetch and apply are measured in the pass and in the catch-ups: say which
         return f"{label} (pass)" if len(METRICS[self.metric].phases) > 1 else label
 

@@ -14,10 +14,10 @@ from typing import Any
 from bench.report.document import Block, Heading, Table
 from bench.report.live import live_only, start_from
 from bench.report.words import NOT_APPLICABLE, backend_name, named
-from bench.results import Run
+from bench.results import CASES, Run
 from bench.results.run_set import RunSet, describe_dataset
 from bench.results.stats import Summary
-from bench.results.summary import SUMMARY_COLUMNS
+from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS
 from bench.units import (
     format_bytes,
     format_percent,
@@ -118,11 +118,52 @@ _RESULT_NOTE = (
 
 def catchup_tables(runset: RunSet) -> list[Block]:
     if runset.single:
-        return [_run_table(runset.runs[0])]
+        run = runset.runs[0]
+        cold = cold_table(run)
+        return [_run_table(run), *([Heading("Cold restarts", 3), cold] if cold else [])]
     blocks: list[Block] = [_side_by_side(runset)]
     for name, run in named(runset):
         blocks += [Heading(f"{name} in full", 3), _run_table(run)]
+        cold = cold_table(run)
+        if cold is not None:
+            blocks += [Heading(f"{name}: cold restarts", 3), cold]
     return blocks
+
+
+_COLD_NOTE = (
+    "Medians. Cold: a fresh process (catchup run --cold) catches up after the store's files were evicted from "
+    "the page cache, timed from its start to caught-up; warm: the same case in the process that wrote the "
+    "snapshots. The split: interpreter start, imports (catchup and the projection), store open, snapshot load, "
+    "restore, tail replay. Evicted: what the eviction dropped before each restart (Postgres: nothing a client "
+    "can drop; see the warnings)."
+)
+
+
+def cold_table(run: Run) -> Table | None:
+    """Warm against cold catch-up, their ratio and the cold split, per interval and case; None if none was measured."""
+    rows = []
+    for row in run.summary:
+        for name in CASES:
+            case = row.case(name)
+            if case.cold is None or case.cold_ratio is None:
+                continue
+            cold = case.cold
+            rows.append(
+                (
+                    interval_label(row.interval),
+                    name,
+                    format_seconds(case.catchup_s.median),
+                    format_seconds(cold.catchup_s.median),
+                    f"{case.cold_ratio:.1f}x",
+                    *(format_seconds(part(cold)) for _, part in COLD_SPLIT),
+                    format_bytes(cold.evicted_bytes),
+                    verified_label(cold.verified),
+                )
+            )
+    if not rows:
+        return None
+    header = ("k", "case", "warm", "cold", "cold / warm", *(label for label, _ in COLD_SPLIT), "evicted", "verified")
+    return Table(header, tuple(rows), _COLD_NOTE)
 
 
 def _estimate(value: Summary) -> str:
