@@ -119,8 +119,9 @@ _RESULT_NOTE = (
 def catchup_tables(runset: RunSet) -> list[Block]:
     if runset.single:
         run = runset.runs[0]
+        blocks: list[Block] = [_run_table(run)]
         cold = cold_table(run)
-        return [_run_table(run), *([Heading("Cold restarts", 3), cold] if cold else [])]
+        return blocks if cold is None else [*blocks, Heading("Cold restarts", 3), cold]
     blocks: list[Block] = [_side_by_side(runset)]
     for name, run in named(runset):
         blocks += [Heading(f"{name} in full", 3), _run_table(run)]
