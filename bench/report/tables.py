@@ -118,17 +118,17 @@ _RESULT_NOTE = (
 
 def catchup_tables(runset: RunSet) -> list[Block]:
     if runset.single:
-        run = runset.runs[0]
-        blocks: list[Block] = [_run_table(run)]
-        cold = cold_table(run)
-        return blocks if cold is None else [*blocks, Heading("Cold restarts", 3), cold]
+        return _run_tables(runset.runs[0], "Cold restarts")
     blocks: list[Block] = [_side_by_side(runset)]
     for name, run in named(runset):
-        blocks += [Heading(f"{name} in full", 3), _run_table(run)]
-        cold = cold_table(run)
-        if cold is not None:
-            blocks += [Heading(f"{name}: cold restarts", 3), cold]
+        blocks += [Heading(f"{name} in full", 3), *_run_tables(run, f"{name}: cold restarts")]
     return blocks
+
+
+def _run_tables(run: Run, cold_heading: str) -> list[Block]:
+    """A run's results table, and its cold restarts under ``cold_heading`` where they were measured."""
+    cold = cold_table(run)
+    return [_run_table(run), *([] if cold is None else [Heading(cold_heading, 3), cold])]
 
 
 _COLD_NOTE = (
