@@ -127,8 +127,11 @@ def catchup_tables(runset: RunSet) -> list[Block]:
 
 def _run_tables(run: Run, cold_heading: str) -> list[Block]:
     """A run's results table, and its cold restarts under ``cold_heading`` where they were measured."""
+    blocks: list[Block] = [_run_table(run)]
     cold = cold_table(run)
-    return [_run_table(run), *([] if cold is None else [Heading(cold_heading, 3), cold])]
+    if cold is not None:
+        blocks += [Heading(cold_heading, 3), cold]
+    return blocks
 
 
 _COLD_NOTE = (
