@@ -4,8 +4,8 @@
     results/                                 the run model: Run and its typed summaries, run folders
                                              (schema, folder, atomic), stats, run sets, baselines
     projection_loader replay experiment      the engine: load a projection, replay, measure the
-    experiment_config summarize runner       catch-up experiment, summarise, write the run
-    generate state
+    experiment_config summarize runner       catch-up experiment (cold restarts in a fresh process:
+    cold restarted generate state            cold, restarted), summarise, write the run
     live/ compare/ report/ export            uses of results and the engine; they never import one
     pytest_plugin                            another
     demo                                     composes generate, run and report
