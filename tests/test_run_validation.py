@@ -143,7 +143,7 @@ DAMAGES: dict[str, tuple[tuple[str, Callable[[Path], None]], str | Callable[[Row
     ),
     "unknown phase": (
         _samples(_set((0, "phase"), "warmup")),
-        "samples[0].phase is 'warmup', not one of snapshot_pass, catchup_expected, catchup_worst",
+        "samples[0].phase is 'warmup', not one of snapshot_pass, catchup_expected, catchup_worst, cold_expected, cold_worst",
     ),
     "unknown metric": (
         _samples(_set((0, "metric"), "replay_ms")),
