@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from stores.errors import CatchupError
 
-RESULT_SCHEMA_VERSION = 3
+RESULT_SCHEMA_VERSION = 4
 # Each version this catchup can read, and what it holds; a new version adds a line here.
 RESULT_SCHEMA_HISTORY: dict[int, str] = {
     1: (
@@ -37,6 +37,13 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "as 2, and a live run's live dict adds catchup_reads (streaming reads that applied events before caught "
         "up) and catchup_bulk_events (events those of them that were bulk reads applied); a version 2 run reads "
         "with both null."
+    ),
+    4: (
+        "as 3, and live runs: live.model adds snapshot_s (δ, one snapshot's save timed in the setup), cpu ({cores, "
+        "setup, catchup}, each window {seconds, projection, writers, server (null: no local server), other} in "
+        "cores), correction ('none' or 'cpu', by bench.results.live.CPU_RULE), effective_replay_rate and "
+        "corrected_caught_up_s, and predicted_caught_up_s counts the snapshots taken every K events "
+        "(1/μ' = 1/μ + δ/K); a version 3 run reads with the five null."
     ),
 }
 
