@@ -28,6 +28,7 @@ from bench.results import (
     load_run,
     write_run,
 )
+from bench.results.live import MODEL_KEYS_SINCE_V4
 from bench.results.parse import Malformed
 from bench.results.summary import CASE_PARTS, PASS_TIMINGS
 from stores.errors import CatchupError, InvalidParameter
@@ -164,7 +165,7 @@ def test_run_json_is_the_run_without_samples_and_path(tmp_path: Path) -> None:
         "ci_low",
         "ci_high",
     ]
-    assert (run.path / "run.json").read_text().startswith('{\n  "schema_version": 3,\n  "run_id"')
+    assert (run.path / "run.json").read_text().startswith('{\n  "schema_version": 4,\n  "run_id"')
 
 
 def test_a_second_run_with_the_same_name_never_overwrites_the_first(tmp_path: Path) -> None:
@@ -368,8 +369,8 @@ def test_an_unknown_schema_version_is_a_clear_error(tmp_path: Path) -> None:
     (run.path / "run.json").write_text(json.dumps(data))
     with pytest.raises(ResultsError) as caught:
         load_run(run.path)
-    assert str(caught.value) == f"{run.path} has results schema version 7; this catchup reads versions 1, 2, 3"
-    assert sorted(RESULT_SCHEMA_HISTORY) == [1, 2, 3] and RESULT_SCHEMA_VERSION == 3
+    assert str(caught.value) == f"{run.path} has results schema version 7; this catchup reads versions 1, 2, 3, 4"
+    assert sorted(RESULT_SCHEMA_HISTORY) == [1, 2, 3, 4] and RESULT_SCHEMA_VERSION == 4
 
 
 @pytest.mark.parametrize(("version", "shown"), [(True, "True"), (1.0, "1.0"), ("1", "'1'"), ([1], r"\[1\]")])
@@ -378,7 +379,9 @@ def test_a_schema_version_that_only_resembles_one_is_not_one(tmp_path: Path, ver
     data = json.loads((run.path / "run.json").read_text())
     data["schema_version"] = version
     (run.path / "run.json").write_text(json.dumps(data))
-    with pytest.raises(ResultsError, match=f"has results schema version {shown}; this catchup reads versions 1, 2, 3$"):
+    with pytest.raises(
+        ResultsError, match=f"has results schema version {shown}; this catchup reads versions 1, 2, 3, 4$"
+    ):
         load_run(run.path)
 
 
@@ -515,6 +518,15 @@ def live_results(**overrides: Any) -> dict[str, Any]:
             "append_rate": 1_990.0,
             "predicted_caught_up_s": 0.13,
             "measured_caught_up_s": 1.2,
+            "snapshot_s": 0.002,
+            "cpu": {
+                "cores": 2,
+                "setup": {"seconds": 2.5, "projection": 1.0, "writers": 0.0, "server": None, "other": 0.05},
+                "catchup": {"seconds": 1.2, "projection": 0.6, "writers": 0.9, "server": None, "other": 0.3},
+            },
+            "correction": "cpu",
+            "effective_replay_rate": 9_375.0,
+            "corrected_caught_up_s": 0.215,
         },
         "snapshots": 10,
         "dead_positions": [],
@@ -525,6 +537,8 @@ def live_results(**overrides: Any) -> dict[str, Any]:
         "catchup_bulk_events": 1_000,
     }
     live.update(overrides)
+    # A model given without the schema-4 keys is one that metered no CPU, as an older run's reads.
+    live["model"] = {**dict.fromkeys(MODEL_KEYS_SINCE_V4), **live["model"]}
     return live
 
 

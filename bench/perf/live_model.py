@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     stores = [
         (s, n) for s, n in ((options.parquet, options.parquet_events), (options.postgres, options.postgres_events)) if s
     ]
-    rows = []
+    rows: list[list[str]] = []
     with tempfile.TemporaryDirectory(prefix="live-model-") as scratch:
         for store, events in stores:
             for projection in options.projections.split(","):
