@@ -225,6 +225,8 @@ def _tail_until_done(
         now = time.monotonic()
         if caught_at is None and reader.position >= start_head and sampler.lag_events() <= config.batch_size:
             caught_at = now
+            # A sample at the moment itself: the periodic ones would date it up to a period late.
+            sampler.sample()
             on_caught_up()
             say(f"caught up after {now - t0:.2f} s at position {reader.position:,}")
         if caught_at is not None and now - caught_at >= config.observe_s:
