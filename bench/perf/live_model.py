@@ -14,7 +14,9 @@ at the end: predicted (μ' with the snapshots), corrected (CPU_RULE), measured, 
 ratios, the effective catch-up rate (events caught up / time) against μ, the correction and
 the catch-up's CPU split in cores, and the projection's CPU-seconds per event in the catch-up
 against the setup (near 1: the work per event was the same, so a slower catch-up had less
-CPU; above 1: each event cost more CPU, which no share of cores explains). ``--jsonl FILE``
+CPU; above 1: each event cost more CPU, which no share of cores explains), and, read after the
+run, the CPU per event of reading the events the writers appended against those generated
+(appended_read_cost: on Parquet they sit in small files). ``--jsonl FILE``
 keeps each row's figures too. run.json is read as plain JSON. A run at 1M events/s on
 Postgres, whose writers reach a tenth of it or less, ends "not a success" (exit 5); its
 folder is read all the same: the model is asked about the rate achieved.
@@ -31,6 +33,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +59,7 @@ HEADERS = [
     "correction",
     "cpu proj/wri/srv/oth (setup proj/srv)",
     "cpu/event vs setup",
+    "appended read cost",
 ]
 
 
@@ -98,7 +102,30 @@ def run_cell(store: str, events: str, projection: str, interval: str, rate: str,
         "cpu": model["cpu"],
         "setup_events": live["start_head"],
         "events_by_caught_up": events_by,
+        "appended_read_cost": appended_read_cost(store, live["start_head"], live["final_head"]),
     }
+
+
+def appended_read_cost(store_uri: str, start_head: int, final_head: int, batch_size: int = 16_384) -> float | None:
+    """CPU-seconds per event reading what the writers appended, against reading the log as generated.
+
+    After the run, in this process, read only (no projection), in the catch-up's batch size:
+    on Parquet the writers' events sit in one small file per writer per 100 ms, which the
+    setup's μ, measured on the generated files, never read.
+    """
+    from stores import open_store
+
+    def cost(after: int, upto: int) -> float:
+        started = time.process_time()
+        events = sum(batch.num_rows for batch in store.read(after, upto, batch_size))
+        return (time.process_time() - started) / events if events else 0.0
+
+    if final_head <= start_head:
+        return None
+    with open_store(store_uri) as store:
+        original = min(cost(0, start_head) for _ in range(2))
+        appended = min(cost(start_head, final_head) for _ in range(2))
+    return appended / original if original > 0 else None
 
 
 def _s(value: float | None) -> str:
@@ -135,6 +162,7 @@ def row(cell: dict[str, Any]) -> list[str]:
         cell["correction"],
         split,
         _ratio(_cpu_per_event(up, cell["events_by_caught_up"]), _cpu_per_event(setup, cell["setup_events"])),
+        "-" if cell["appended_read_cost"] is None else f"{cell['appended_read_cost']:.2f}",
     ]
 
 
