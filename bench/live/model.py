@@ -4,6 +4,10 @@ The model is the queueing view of catch-up: a projection that replays at μ even
 while events arrive at λ events/s closes a tail of T events, after loading a snapshot in
 L seconds, in t = (L + T/μ) / (1 − λ/μ): it must replay the tail and everything that
 arrives meanwhile. For λ ≥ μ it never catches up and the lag grows at λ − μ events/s.
+The catch-up also saves a snapshot every K events, δ seconds each (timed in the setup), so
+the rate it replays at is μ', 1/μ' = 1/μ + δ/K. When the run metered its CPU
+(bench.live.cpu), bench.results.live.CPU_RULE corrects μ' for the cores the writers, a
+local server and other programs left to the projection.
 """
 
 from __future__ import annotations
