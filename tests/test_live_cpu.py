@@ -25,6 +25,8 @@ from tests.runs import make_ledger
 from tests.test_cli import run as cli
 
 LEDGER = LedgerParams(events=60_000, accounts=500, currencies=("USD", "EUR"), seed=11)
+# From zero, a catch-up of a few tenths of a second: long enough for the writers' CPU to show in /proc's ticks.
+LONGER = LedgerParams(events=400_000, accounts=2_000, currencies=("USD", "EUR"), seed=11)
 SPIN = "import time\nend = time.monotonic() + 5\nwhile time.monotonic() < end:\n    pass\n"
 
 
@@ -185,8 +187,8 @@ def _check_recorded(path: Path) -> LiveSummary:
 
 
 def test_a_live_run_on_parquet_records_its_cpu_and_correction_and_show_prints_them(tmp_path: Path) -> None:
-    uri = make_ledger(tmp_path / "ledger", LEDGER)
-    config = LiveConfig(interval=20_000, rate=20_000, writers=2, start_from="zero", max_duration_s=20, observe_s=0.5)
+    uri = make_ledger(tmp_path / "ledger", LONGER)
+    config = LiveConfig(interval=100_000, rate=50_000, writers=2, start_from="zero", max_duration_s=30, observe_s=0.5)
     outcome = execute_live(uri, "balances_per_event", config, results_dir=tmp_path / "results")
     live = _check_recorded(outcome.run.path)
     assert live.model.cpu is not None and live.model.cpu.setup.server is None  # no server to meter
@@ -196,8 +198,8 @@ def test_a_live_run_on_parquet_records_its_cpu_and_correction_and_show_prints_th
 def test_a_live_run_on_a_local_postgres_meters_its_server(pg_store_uri, tmp_path: Path) -> None:
     uri = pg_store_uri("typed")
     with open_store(uri) as store:
-        store.load(generate(LEDGER, batch_size=8_192), dataset_meta(LEDGER))
-    config = LiveConfig(interval=20_000, rate=20_000, writers=2, max_duration_s=20, observe_s=0.5)
+        store.load(generate(LONGER, batch_size=8_192), dataset_meta(LONGER))
+    config = LiveConfig(interval=100_000, rate=20_000, writers=2, start_from="zero", max_duration_s=30, observe_s=0.5)
     outcome = execute_live(uri, "balances", config, results_dir=tmp_path)
     live = _check_recorded(outcome.run.path)
     cpu = live.model.cpu
