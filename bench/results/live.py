@@ -51,9 +51,6 @@ class LiveCpu:
     setup: CpuWindow  # the full replay that measured μ: the projection alone, at full speed
     catchup: CpuWindow  # from the writers' start to caught up (to the run's end if it never caught up)
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_json(cls, data: Any, where: str) -> LiveCpu:
         def window(key: str) -> CpuWindow:
