@@ -39,7 +39,7 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "with both null."
     ),
     4: (
-        "as 3, and live runs: live.model adds snapshot_s (δ, one snapshot's save timed in the setup), cpu ({cores, "
+        "as 3; live runs: live.model adds snapshot_s (δ, one snapshot's save timed in the setup), cpu ({cores, "
         "setup, catchup}, each window {seconds, projection, writers, server (null: no local server), other} in "
         "cores), correction ('none' or 'cpu', by bench.results.live.CPU_RULE), effective_replay_rate and "
         "corrected_caught_up_s, and predicted_caught_up_s counts the snapshots taken every K events "
