@@ -28,6 +28,7 @@ from bench.results import (
     load_run,
     write_run,
 )
+from bench.results.live import MODEL_KEYS_SINCE_V4
 from bench.results.parse import Malformed
 from bench.results.summary import CASE_PARTS, PASS_TIMINGS
 from stores.errors import CatchupError, InvalidParameter
@@ -517,6 +518,15 @@ def live_results(**overrides: Any) -> dict[str, Any]:
             "append_rate": 1_990.0,
             "predicted_caught_up_s": 0.13,
             "measured_caught_up_s": 1.2,
+            "snapshot_s": 0.002,
+            "cpu": {
+                "cores": 2,
+                "setup": {"seconds": 2.5, "projection": 1.0, "writers": 0.0, "server": None, "other": 0.05},
+                "catchup": {"seconds": 1.2, "projection": 0.6, "writers": 0.9, "server": None, "other": 0.3},
+            },
+            "correction": "cpu",
+            "effective_replay_rate": 9_375.0,
+            "corrected_caught_up_s": 0.215,
         },
         "snapshots": 10,
         "dead_positions": [],
@@ -527,6 +537,8 @@ def live_results(**overrides: Any) -> dict[str, Any]:
         "catchup_bulk_events": 1_000,
     }
     live.update(overrides)
+    # A model given without the schema-4 keys is one that metered no CPU, as an older run's reads.
+    live["model"] = {**dict.fromkeys(MODEL_KEYS_SINCE_V4), **live["model"]}
     return live
 
 

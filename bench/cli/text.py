@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.results import CASES, Run
+from bench.results.live import CpuWindow, LiveModel
 from bench.results.stats import Summary
 from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS
 from bench.units import interval_label, verified_label
@@ -132,6 +133,8 @@ def format_live_summary(run: Run) -> str:
         + ", measured "
         + (f"{measured:.3f} s" if measured is not None else "never")
     )
+    if model.cpu is not None:
+        lines.append(cpu_line(model))
     lines.append(
         f"verified: {'yes' if live.verified else 'NO, DIVERGED'}; final head {live.final_head:,}; "
         f"{len(live.dead_positions):,} dead position(s); {len(live.writer_failures):,} writer failure(s)"
@@ -142,6 +145,24 @@ def format_live_summary(run: Run) -> str:
         if warning != live.shortfall:  # already the first line
             lines.append(f"warning: {warning}")
     return "\n".join(lines)
+
+
+def cpu_line(model: LiveModel) -> str:
+    """'model cpu: 2 cores; setup projection 1.00 ...; correction cpu: ...': the split CPU_RULE corrected with."""
+    cpu = model.cpu
+    assert cpu is not None, "cpu_line takes a model with its CPU split"
+
+    def split(part: CpuWindow) -> str:
+        server = "-" if part.server is None else f"{part.server:.2f}"
+        return f"projection {part.projection:.2f}, writers {part.writers:.2f}, server {server}, other {part.other:.2f}"
+
+    corrected = model.corrected_caught_up_s
+    rate = model.effective_replay_rate
+    return (
+        f"model cpu: {cpu.cores} cores; setup {split(cpu.setup)}; catch-up {split(cpu.catchup)}; "
+        f"correction {model.correction}: replay rate {rate or 0:,.0f} events/s, corrected "
+        + (f"{corrected:.3f} s" if corrected is not None else "never")
+    )
 
 
 def format_info(info: StoreInfo) -> str:

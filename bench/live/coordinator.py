@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
+import statistics
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -38,17 +39,22 @@ import pyarrow as pa
 
 from bench.environment import collect_environment, peak_rss_bytes
 from bench.live.config import WRITER_STOP_TIMEOUT_S, WRITERS_READY_TIMEOUT_S, LiveConfig, LiveFailed
+from bench.live.cpu import CpuMeter, cores, local_server, window
 from bench.live.model import ModelInputs, live_warnings, measure
 from bench.live.tailing import Tailed, catch_up_and_tail, drain, load_snapshot, timeseries_table
 from bench.live.writer import Reports, Signal, WriterFailed, WriterReady, WriterSpec, run_writer
 from bench.projection_loader import load_projection
 from bench.replay import projection_code, replay
 from bench.results import DEFAULT_RESULTS_DIR, LiveSummary, Run, check_label, write_run
+from bench.results.live import CpuWindow, LiveCpu
 from bench.runner import config_block
 from projections import Projection
 from stores import open_store
 from stores.base import READ_BATCH_SIZE, EventStore
 from stores.errors import CatchupError, InvalidParameter
+from stores.snapshots import SnapshotStore
+
+DELTA_SAVES = 3  # saves timed in the setup for δ, one snapshot's cost
 
 
 @dataclass(frozen=True)
@@ -124,16 +130,29 @@ def _run(
     on_writers_started: Callable[[list[int]], None] | None,
 ) -> tuple[LiveSummary, pa.Table]:
     start_head = store.visible_head()
-    model, start_position = _setup(store, projection_cls, config, start_head, say)
+    server = local_server(store_uri)
+    model, start_position, setup_cpu = _setup(store, projection_cls, config, start_head, say, server)
     processes, signal, reports = _spawn_writers(store_uri, params, config, store.backend)
     try:
         _wait_ready(processes, reports, say)
+        pids = [p.pid for p in processes if p.pid is not None]
         if on_writers_started is not None:
-            on_writers_started([p.pid for p in processes if p.pid is not None])
+            on_writers_started(pids)
         say(f"writers: {config.writers} appending {config.rate:,.0f} events/s; catching up from {start_position:,}")
+        meter = CpuMeter(pids, server=server)
+        catchup_cpu: list[CpuWindow] = []
+        started = meter.read()
+
+        def caught_up() -> None:
+            catchup_cpu.append(window(started, meter.read()))
+
         t0 = time.monotonic()
         signal.go(t0)
-        tailed = catch_up_and_tail(store, projection_cls, config, start_head, start_position, t0, reports, say)
+        tailed = catch_up_and_tail(
+            store, projection_cls, config, start_head, start_position, t0, reports, say, caught_up
+        )
+        if not catchup_cpu:  # never caught up: the window is the whole run
+            caught_up()
     finally:
         late = _stop_writers(processes, signal, reports)
     for report in late:
@@ -144,7 +163,8 @@ def _run(
     store_head = store.end_live()
     verified = _verify(store, projection_cls, tailed.projection, store_head, config.batch_size)
     timeseries = timeseries_table(tailed.sampler.rows)
-    measured = measure(timeseries, model=model, within_events=config.batch_size)
+    cpu = LiveCpu(cores=cores(), setup=setup_cpu, catchup=catchup_cpu[0])
+    measured = measure(timeseries, model=model, within_events=config.batch_size, cpu=cpu)
     live = LiveSummary(
         interval=config.interval,
         writers=config.writers,
@@ -228,31 +248,74 @@ def _stop_writers(processes: list[Any], signal: Signal, reports: Reports) -> lis
 
 
 def _setup(
-    store: EventStore, projection_cls: type[Projection], config: LiveConfig, head: int, say: Callable[[str], None]
-) -> tuple[ModelInputs, int]:
-    """Measure μ on the log as it stands; leave the snapshot a K-interval projection would have."""
+    store: EventStore,
+    projection_cls: type[Projection],
+    config: LiveConfig,
+    head: int,
+    say: Callable[[str], None],
+    server: bool,
+) -> tuple[ModelInputs, int, CpuWindow]:
+    """Measure μ, δ and the CPU the replay takes on the log as it stands; leave the snapshot a K-interval
+    projection would have."""
     start_position = starting_snapshot(head, config.interval) if config.start_from == "snapshot" else 0
     snapshots = store.snapshots()
     with projection_code(projection_cls, "__init__"):
         projection = projection_cls()
 
-    def save(position: int) -> None:
+    def save(position: int, name: str = projection_cls.name) -> None:
         with projection_code(projection_cls, "snapshot"):
             state = projection.snapshot()
-        snapshots.save(projection_cls.name, position, state)
+        snapshots.save(name, position, state)
 
     say(f"setup: replaying {head:,} events to measure the replay rate")
-    stops = [start_position] if start_position > 0 else []
-    # The full-replay rate, as ``catchup run`` measures it: the model's μ.
-    clock = replay(store, projection, after=0, upto=head, batch_size=READ_BATCH_SIZE, stops=stops, at_stop=save)
+    meter = CpuMeter(server=server)
+    before = meter.read()
+    # The full-replay rate, the model's μ, read as the catch-up reads (bench.live.bulk): in the run's
+    # batches, not the runner's larger ones, which a per-batch cost makes up to a fifth faster. The
+    # save is not in its clock.
+    clock = replay(
+        store,
+        projection,
+        after=0,
+        upto=head,
+        batch_size=config.batch_size,
+        stops=[start_position] if start_position > 0 else [],
+        at_stop=save,
+    )
+    setup_cpu = window(before, meter.read())
+    snapshot_s = _snapshot_cost(snapshots, projection_cls, head, save)
     replay_rate = clock.events / clock.replay_s if clock.replay_s > 0 else float("inf")
     load_s = 0.0
     if start_position > 0:
         started = time.perf_counter()
         load_snapshot(store, projection_cls, start_position)
         load_s = time.perf_counter() - started
-    say(f"setup: replay rate {replay_rate / 1e6:.2f}M events/s; snapshot at {start_position:,} loads in {load_s:.3f} s")
-    return ModelInputs(replay_rate, load_s, head - start_position), start_position
+    say(
+        f"setup: replay rate {replay_rate / 1e6:.2f}M events/s on {setup_cpu.projection:.2f} cores; a snapshot "
+        f"saves in {snapshot_s:.3f} s; snapshot at {start_position:,} loads in {load_s:.3f} s"
+    )
+    model = ModelInputs(replay_rate, load_s, head - start_position, snapshot_s, config.interval)
+    return model, start_position, setup_cpu
+
+
+def _snapshot_cost(
+    snapshots: SnapshotStore, projection_cls: type[Projection], head: int, save: Callable[[int, str], None]
+) -> float:
+    """δ: the median of a few saves of the state at the head, under a scratch name deleted after.
+
+    The catch-up saves a snapshot every K events: that cost per event, δ/K, is the model's
+    too. A median, as the first save into a store pays for what later ones find made.
+    """
+    scratch = f"{projection_cls.name[:50]}.setup-delta"
+    times = []
+    try:
+        for position in sorted({max(0, head - back) for back in range(DELTA_SAVES)}):
+            started = time.perf_counter()
+            save(position, scratch)
+            times.append(time.perf_counter() - started)
+    finally:
+        snapshots.delete(scratch)
+    return statistics.median(times)
 
 
 def starting_snapshot(head: int, interval: int) -> int:

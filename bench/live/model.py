@@ -4,16 +4,21 @@ The model is the queueing view of catch-up: a projection that replays at μ even
 while events arrive at λ events/s closes a tail of T events, after loading a snapshot in
 L seconds, in t = (L + T/μ) / (1 − λ/μ): it must replay the tail and everything that
 arrives meanwhile. For λ ≥ μ it never catches up and the lag grows at λ − μ events/s.
+The catch-up also saves a snapshot every K events, δ seconds each (timed in the setup), so
+the rate it replays at is μ', 1/μ' = 1/μ + δ/K. When the run metered its CPU
+(bench.live.cpu), bench.results.live.CPU_RULE corrects μ' for the cores the writers, a
+local server and other programs left to the projection.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
 
 from bench.results import LagPercentiles, LiveModel, LiveSummary
+from bench.results.live import LiveCpu, catchup_time, cpu_correction, per_event_rate
 
 
 @dataclass(frozen=True)
@@ -21,14 +26,14 @@ class ModelInputs:
     replay_rate: float  # μ, events/s, measured on this store before the writers start
     load_s: float  # L: snapshot load + restore; 0 when starting from zero
     tail_events: int  # T
+    snapshot_s: float = 0.0  # δ: one snapshot's save, timed in the setup
+    interval: int = 1  # K: a snapshot every K events during the catch-up too
 
 
 def predicted_catchup_s(model: ModelInputs, append_rate: float) -> float | None:
-    """t = (L + T/μ) / (1 − λ/μ), or None when λ ≥ μ: never."""
-    mu = model.replay_rate
-    if mu <= 0 or append_rate >= mu:
-        return None
-    return (model.load_s + model.tail_events / mu) / (1.0 - append_rate / mu)
+    """t = (L + T/μ') / (1 − λ/μ'), 1/μ' = 1/μ + δ/K, or None when λ ≥ μ': never."""
+    rate = per_event_rate(model.replay_rate, model.snapshot_s, model.interval)
+    return catchup_time(model.load_s, model.tail_events, rate, append_rate)
 
 
 def caught_up_at(timeseries: pa.Table, within_events: int) -> float | None:
@@ -64,8 +69,9 @@ class Measured:
     model: LiveModel
 
 
-def measure(timeseries: pa.Table, *, model: ModelInputs, within_events: int) -> Measured:
-    """Caught up or not, the lags, the achieved rate, and the model asked about that rate."""
+def measure(timeseries: pa.Table, *, model: ModelInputs, within_events: int, cpu: LiveCpu | None = None) -> Measured:
+    """Caught up or not, the lags, the achieved rate, and the model asked about that rate (CPU-corrected
+    by CPU_RULE when the CPU split was metered)."""
     times = timeseries.column("t_s").to_numpy()
     lag_s = timeseries.column("lag_s").to_numpy()
     lag_events = timeseries.column("lag_events").to_numpy()
@@ -76,6 +82,24 @@ def measure(timeseries: pa.Table, *, model: ModelInputs, within_events: int) -> 
     achieved = float(appended[-1] / duration) if duration > 0 else 0.0
     # λ is the rate the writers achieved: when the store cannot take the requested rate,
     # the projection faced the lower one, and the model must be asked about that.
+    predicted = LiveModel(
+        replay_rate=model.replay_rate,
+        load_s=model.load_s,
+        tail_events=model.tail_events,
+        append_rate=achieved,
+        predicted_caught_up_s=predicted_catchup_s(model, achieved),
+        measured_caught_up_s=caught,
+        snapshot_s=model.snapshot_s,
+    )
+    if cpu is not None:
+        corrected = cpu_correction(predicted, model.interval, cpu)
+        predicted = replace(
+            predicted,
+            cpu=cpu,
+            correction=corrected.correction,
+            effective_replay_rate=corrected.effective_replay_rate,
+            corrected_caught_up_s=corrected.corrected_caught_up_s,
+        )
     return Measured(
         rate_achieved=achieved,
         caught_up_s=caught,
@@ -91,14 +115,7 @@ def measure(timeseries: pa.Table, *, model: ModelInputs, within_events: int) -> 
         else None,
         lag_growth_events_per_s=None if caught is not None else lag_growth(timeseries),
         duration_s=duration,
-        model=LiveModel(
-            replay_rate=model.replay_rate,
-            load_s=model.load_s,
-            tail_events=model.tail_events,
-            append_rate=achieved,
-            predicted_caught_up_s=predicted_catchup_s(model, achieved),
-            measured_caught_up_s=caught,
-        ),
+        model=predicted,
     )
 
 

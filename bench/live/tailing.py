@@ -148,8 +148,12 @@ def catch_up_and_tail(
     t0: float,
     reports: Reports,
     say: Callable[[str], None],
+    on_caught_up: Callable[[], None] = lambda: None,
 ) -> Tailed:
-    """From the starting snapshot (or zero), catch up and keep tailing until the run is over."""
+    """From the starting snapshot (or zero), catch up and keep tailing until the run is over.
+
+    ``on_caught_up`` is called once, the moment the projection is caught up (the CPU meter's window ends there).
+    """
     if start_position > 0:
         projection = load_snapshot(store, projection_cls, start_position)
     else:
@@ -170,7 +174,13 @@ def catch_up_and_tail(
     sampler.start()
     try:
         _tail_until_done(
-            tailed, config, start_head, t0, lambda batches: apply_batches(batches, projection, stops, save), say
+            tailed,
+            config,
+            start_head,
+            t0,
+            lambda batches: apply_batches(batches, projection, stops, save),
+            say,
+            on_caught_up,
         )
     finally:
         sampler.halt.set()
@@ -186,6 +196,7 @@ def _tail_until_done(
     t0: float,
     apply: Callable[[Iterator[pa.RecordBatch]], ReplayClock],
     say: Callable[[str], None],
+    on_caught_up: Callable[[], None],
 ) -> None:
     """Read and apply until ``observe_s`` after catching up, ``max_duration_s``, or every writer failed.
 
@@ -214,6 +225,9 @@ def _tail_until_done(
         now = time.monotonic()
         if caught_at is None and reader.position >= start_head and sampler.lag_events() <= config.batch_size:
             caught_at = now
+            # A sample at the moment itself: the periodic ones would date it up to a period late.
+            sampler.sample()
+            on_caught_up()
             say(f"caught up after {now - t0:.2f} s at position {reader.position:,}")
         if caught_at is not None and now - caught_at >= config.observe_s:
             return

@@ -14,6 +14,7 @@ from bench.report.document import Alert, Table
 from bench.report.staleness import sampling_period
 from bench.report.words import NOT_APPLICABLE, listing, named, plural, which
 from bench.results import LiveModel, LiveSummary, Run
+from bench.results.live import CPU_RULE, cpu_correction
 from bench.results.run_set import RunSet
 from bench.units import format_rate, format_seconds, verified_label
 
@@ -124,6 +125,7 @@ def live_findings(run: Run) -> list[str]:
         )
     lines.append(_rate_sentence(live))
     lines.append(_model_sentence(model))
+    lines.append(_cpu_sentence(live))
     if live.writer_failures:
         lines.append(
             f"{len(live.writer_failures)} writer failure{plural(live.writer_failures)} (listed in the warnings above)."
@@ -182,9 +184,41 @@ def _model_sentence(model: LiveModel) -> str:
     return f"The model ({basis}) {verdict}; {outcome}."
 
 
-def _ratio(model: LiveModel) -> str:
-    """Measured against predicted time to caught-up, '1.23x'; NOT_APPLICABLE when either is missing."""
-    predicted, measured = model.predicted_caught_up_s, model.measured_caught_up_s
+def _cpu_sentence(live: LiveSummary) -> str:
+    """Which CPU correction CPU_RULE applied, from what split, and the corrected prediction against the measured."""
+    model, cpu = live.model, live.model.cpu
+    if cpu is None:
+        return "No CPU split was recorded (a run from before results schema version 4): the model is uncorrected."
+    rule = cpu_correction(model, live.interval, cpu)
+    up = cpu.catchup
+    server = "" if up.server is None else f", the local server {up.server:.2f}"
+    split = (
+        f"During the catch-up the projection used {up.projection:.2f} of {cpu.cores} cores, the writers "
+        f"{up.writers:.2f}{server} and everything else {up.other:.2f}"
+    )
+    corrected, measured = model.corrected_caught_up_s, model.measured_caught_up_s
+    against = (
+        f"corrected prediction {format_seconds(corrected)}" if corrected is not None else "corrected prediction never"
+    )
+    if measured is not None and corrected is not None:
+        against += f", measured {format_seconds(measured)} ({_ratio(model, corrected)} the corrected prediction)"
+    if model.correction == "cpu":
+        return (
+            f"CPU correction applied (cpu): {split}, which left it {rule.cores_left:.2f} cores of the "
+            f"{rule.cores_needed:.2f} its replay needed in the setup, so the model replays at "
+            f"μ_eff = {format_rate(model.effective_replay_rate or 0)}; {against}."
+        )
+    return (
+        f"No CPU correction (none): {split}, which left it {rule.cores_left:.2f} cores, enough for the "
+        f"{rule.cores_needed:.2f} its replay needed in the setup; {against}."
+    )
+
+
+def _ratio(model: LiveModel, predicted: float | None = None) -> str:
+    """Measured against predicted (or another prediction's) time to caught-up, '1.23x'; NOT_APPLICABLE when
+    either is missing."""
+    predicted = model.predicted_caught_up_s if predicted is None else predicted
+    measured = model.measured_caught_up_s
     if predicted is None or measured is None:
         return NOT_APPLICABLE
     return f"{measured / max(predicted, 1e-12):.2f}x"
@@ -244,6 +278,16 @@ def live_table(runset: RunSet) -> Table:
     def predicted(model: LiveModel) -> str:
         return seconds(model.predicted_caught_up_s) if model.predicted_caught_up_s is not None else "never (λ ≥ μ)"
 
+    def effective(live: LiveSummary) -> str:
+        rate = live.model.effective_replay_rate
+        return NOT_APPLICABLE if rate is None else format_rate(rate)
+
+    def corrected(live: LiveSummary) -> str:
+        if live.model.correction is None:
+            return NOT_APPLICABLE
+        value = live.model.corrected_caught_up_s
+        return seconds(value) if value is not None else "never (λ ≥ μ_eff)"
+
     fields: list[tuple[str, Callable[[LiveSummary], str]]] = [
         ("rate requested", lambda live: format_rate(live.rate_requested)),
         ("rate achieved", achieved),
@@ -261,6 +305,18 @@ def live_table(runset: RunSet) -> Table:
         ("model: snapshot load", lambda live: seconds(live.model.load_s)),
         ("model: predicted catch-up", lambda live: predicted(live.model)),
         ("measured / predicted", lambda live: _ratio(live.model)),
+        ("model: snapshot save δ", lambda live: seconds(live.model.snapshot_s)),
+        ("model: CPU correction", lambda live: live.model.correction or NOT_APPLICABLE),
+        ("model: effective replay rate", effective),
+        ("model: corrected catch-up", corrected),
+        (
+            "measured / corrected",
+            lambda live: (
+                _ratio(live.model, live.model.corrected_caught_up_s)
+                if live.model.corrected_caught_up_s is not None
+                else NOT_APPLICABLE
+            ),
+        ),
         ("snapshots taken", lambda live: f"{live.snapshots:,}"),
         ("dead positions", lambda live: f"{len(live.dead_positions):,}"),
         ("writer failures", lambda live: f"{len(live.writer_failures):,}"),
@@ -280,7 +336,11 @@ LIVE_METHOD = (
     "committed event not yet applied (the lag, in seconds); the samples are in the run's timeseries.parquet.",
     "Model: with replay rate μ (events/s), snapshot load time L and a tail of N events "
     "at the start, the projection gains μ − λ events per second on the head: it catches up when λ < μ and never "
-    "when λ ≥ μ. The report sets the predicted catch-up time against the measured one.",
+    "when λ ≥ μ. The report sets the predicted catch-up time against the measured one. From results schema "
+    "version 4, μ counts the snapshots the catch-up takes (δ, one snapshot's save in the setup, every K events: "
+    "1/μ' = 1/μ + δ/K), and the run meters where the machine's CPU went (from /proc: the projection, the "
+    "writers, a local Postgres server, everything else) during the setup and the catch-up.",
+    "CPU correction: " + CPU_RULE,
     "Live verification: the tailing projection's final state is checked against a full replay of the same "
     "events up to the final head.",
 )

@@ -33,6 +33,101 @@ class LagPercentiles:
 
 
 @dataclass(frozen=True)
+class CpuWindow:
+    """Where the machine's CPU went over one window of a live run, in cores (CPU-seconds / wall seconds)."""
+
+    seconds: float  # the window's wall time
+    projection: float  # this process: reads, apply, snapshots, the lag sampler
+    writers: float  # the writer processes together
+    server: float | None  # a local Postgres server's processes, short-lived backends included; None: not metered
+    other: float  # the machine's busy cores minus the three above
+
+
+@dataclass(frozen=True)
+class LiveCpu:
+    """The CPU split of a live run's two windows (bench.live.cpu): what CPU_RULE corrects the model with."""
+
+    cores: int  # the cores this process may run on
+    setup: CpuWindow  # the full replay that measured μ: the projection alone, at full speed
+    catchup: CpuWindow  # from the writers' start to caught up (to the run's end if it never caught up)
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> LiveCpu:
+        def window(key: str) -> CpuWindow:
+            part = parse.member(data, key, where)
+            at = f"{where}.{key}"
+            return CpuWindow(
+                seconds=parse.amount(part, "seconds", at),
+                projection=parse.amount(part, "projection", at),
+                writers=parse.amount(part, "writers", at),
+                server=parse.optional_amount(part, "server", at),
+                other=parse.amount(part, "other", at),
+            )
+
+        cores = parse.count(data, "cores", where)
+        if cores < 1:
+            raise parse.Malformed(f"{where}.cores is 0, not a count of cores (at least 1)")
+        return cls(cores=cores, setup=window("setup"), catchup=window("catchup"))
+
+
+CORRECTIONS = ("none", "cpu")
+MIN_CORES_LEFT = 0.05  # a machine busy with others still gives the projection a sliver: never divide by 0
+
+# The rule that corrects the model for CPU the projection could not have: stated once, said by every reader.
+CPU_RULE = (
+    "The projection's read path needs, at its replay rate μ, the cores it and the server serving its reads used "
+    "during the setup replay; during the catch-up the cores left to it are the machine's cores minus the writers', "
+    "the server's beyond serving the projection (its setup share, scaled by the projection's cores then and now) "
+    f"and everything else's, floored at {MIN_CORES_LEFT:g}. If fewer cores were left than it needs, it replays at "
+    "μ_eff = μ' · left / needed and loads its snapshot in L · needed / left (correction 'cpu'); else nothing "
+    "changes (correction 'none'). μ' is μ with the snapshots every K events counted: 1/μ' = 1/μ + δ/K."
+)
+
+
+@dataclass(frozen=True)
+class CpuCorrection:
+    """What CPU_RULE makes of one run's model inputs and CPU split."""
+
+    correction: str  # one of CORRECTIONS
+    cores_needed: float
+    cores_left: float
+    effective_replay_rate: float  # μ_eff (μ' when nothing is corrected)
+    corrected_caught_up_s: float | None  # None: λ >= μ_eff, never
+
+
+def per_event_rate(replay_rate: float, snapshot_s: float, interval: int) -> float:
+    """μ': the replay rate with a snapshot of δ seconds every K events, 1/μ' = 1/μ + δ/K."""
+    if replay_rate <= 0:
+        return 0.0
+    return 1.0 / (1.0 / replay_rate + snapshot_s / interval)
+
+
+def catchup_time(load_s: float, tail_events: int, replay_rate: float, append_rate: float) -> float | None:
+    """The queueing model: t = (L + T/μ) / (1 − λ/μ), or None when λ ≥ μ: never."""
+    if replay_rate <= 0 or append_rate >= replay_rate:
+        return None
+    return (load_s + tail_events / replay_rate) / (1.0 - append_rate / replay_rate)
+
+
+def cpu_correction(model: LiveModel, interval: int, cpu: LiveCpu) -> CpuCorrection:
+    """CPU_RULE applied to a run's model inputs (μ, L, T, λ, δ) and its CPU split."""
+    setup, catchup = cpu.setup, cpu.catchup
+    needed = setup.projection + (setup.server or 0.0)
+    share = min(1.0, catchup.projection / setup.projection) if setup.projection > 0 else 1.0
+    serving = (setup.server or 0.0) * share  # the server's CPU for the projection's own reads: not counted twice
+    taken = catchup.writers + max(0.0, (catchup.server or 0.0) - serving) + catchup.other
+    left = max(MIN_CORES_LEFT, cpu.cores - taken)
+    rate = per_event_rate(model.replay_rate, model.snapshot_s or 0.0, interval)
+    load_s = model.load_s
+    correction = "none"
+    if left < needed:
+        correction, rate, load_s = "cpu", rate * left / needed, load_s * needed / left
+    return CpuCorrection(
+        correction, needed, left, rate, catchup_time(load_s, model.tail_events, rate, model.append_rate)
+    )
+
+
+@dataclass(frozen=True)
 class LiveModel:
     """The queueing model's inputs and its prediction against the measurement (bench.live.model)."""
 
@@ -40,8 +135,15 @@ class LiveModel:
     load_s: float  # L: snapshot load + restore; 0 when starting from zero
     tail_events: int  # T
     append_rate: float  # λ: the rate the writers achieved
-    predicted_caught_up_s: float | None  # None: λ >= μ, never
+    predicted_caught_up_s: float | None  # None: λ >= μ', never (from schema 4, μ' counts the snapshots)
     measured_caught_up_s: float | None
+    # From results schema version 4 (None in older runs): δ, one snapshot's save in the setup, the CPU
+    # split, the correction CPU_RULE applied, the rate it leaves and its prediction.
+    snapshot_s: float | None = None
+    cpu: LiveCpu | None = None
+    correction: str | None = None  # one of CORRECTIONS
+    effective_replay_rate: float | None = None
+    corrected_caught_up_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,14 +260,7 @@ class LiveSummary:
             ),
             lag_growth_events_per_s=parse.optional_number(data, "lag_growth_events_per_s", where),
             duration_s=parse.amount(data, "duration_s", where),
-            model=LiveModel(
-                replay_rate=parse.amount(model, "replay_rate", model_where),
-                load_s=parse.amount(model, "load_s", model_where),
-                tail_events=parse.count(model, "tail_events", model_where),
-                append_rate=parse.amount(model, "append_rate", model_where),
-                predicted_caught_up_s=parse.optional_amount(model, "predicted_caught_up_s", model_where),
-                measured_caught_up_s=parse.optional_amount(model, "measured_caught_up_s", model_where),
-            ),
+            model=_model_from_json(model, model_where),
             start_head=parse.count(data, "start_head", where),
             start_position=parse.count(data, "start_position", where),
             tail_events=parse.count(data, "tail_events", where),
@@ -179,6 +274,26 @@ class LiveSummary:
         )
 
 
+def _model_from_json(model: Any, where: str) -> LiveModel:
+    correction = parse.member(model, "correction", where)
+    if correction is not None and correction not in CORRECTIONS:
+        raise parse.Malformed(f"{where}.correction is {correction!r}, not one of {', '.join(CORRECTIONS)}")
+    cpu = parse.member(model, "cpu", where)
+    return LiveModel(
+        replay_rate=parse.amount(model, "replay_rate", where),
+        load_s=parse.amount(model, "load_s", where),
+        tail_events=parse.count(model, "tail_events", where),
+        append_rate=parse.amount(model, "append_rate", where),
+        predicted_caught_up_s=parse.optional_amount(model, "predicted_caught_up_s", where),
+        measured_caught_up_s=parse.optional_amount(model, "measured_caught_up_s", where),
+        snapshot_s=parse.optional_amount(model, "snapshot_s", where),
+        cpu=None if cpu is None else LiveCpu.from_json(cpu, f"{where}.cpu"),
+        correction=correction,
+        effective_replay_rate=parse.optional_amount(model, "effective_replay_rate", where),
+        corrected_caught_up_s=parse.optional_amount(model, "corrected_caught_up_s", where),
+    )
+
+
 def _optional_count(data: Any, key: str, where: str) -> int | None:
     value = parse.member(data, key, where)
     return None if value is None else parse.as_count(value, f"{where}.{key}")
@@ -189,3 +304,7 @@ LIVE_KEYS_SINCE_V3 = ("catchup_reads", "catchup_bulk_events")
 
 
 LIVE_KEYS = tuple(f.name for f in fields(LiveSummary))
+
+
+# What results schema version 4 added to the live object's model; an older run reads them as null.
+MODEL_KEYS_SINCE_V4 = ("snapshot_s", "cpu", "correction", "effective_replay_rate", "corrected_caught_up_s")

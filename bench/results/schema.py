@@ -39,10 +39,15 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "with both null."
     ),
     4: (
-        "catch-up runs: as 3, and config adds cold (bool); with cold, samples.parquet adds phases cold_expected "
+        "as 3. Catch-up runs: config adds cold (bool); with cold, samples.parquet adds phases cold_expected "
         "and cold_worst (metrics catchup_s, start_s, import_s, open_s, load_s, restore_s, fetch_s, apply_s, "
         "tail_events, snapshot_position, order, evicted_files, evicted_bytes) and each summary case adds cold when "
-        "measured (catchup_s and its parts as stats, evicted_bytes, verified); a version 3 run reads with cold null."
+        "measured (catchup_s and its parts as stats, evicted_bytes, verified); a version 3 run reads with cold "
+        "null. Live runs: live.model adds snapshot_s (δ, one snapshot's save timed in the setup), cpu ({cores, "
+        "setup, catchup}, each window {seconds, projection, writers, server (null: no local server), other} in "
+        "cores), correction ('none' or 'cpu', by bench.results.live.CPU_RULE), effective_replay_rate and "
+        "corrected_caught_up_s, and predicted_caught_up_s counts the snapshots taken every K events "
+        "(1/μ' = 1/μ + δ/K); a version 3 run reads with the five null."
     ),
 }
 
