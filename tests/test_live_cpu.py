@@ -16,8 +16,18 @@ from bench.cli.text import format_live_summary
 from bench.live.config import LiveConfig
 from bench.live.coordinator import execute_live
 from bench.live.cpu import CpuMeter, local_server, server_s, window
+from bench.live.model import live_warnings
 from bench.results import LiveSummary, ResultsError, load_run
-from bench.results.live import CPU_RULE, MIN_CORES_LEFT, CpuWindow, LiveCpu, LiveModel, cpu_correction
+from bench.results.live import (
+    BUSY_SETUP_CORES,
+    CPU_RULE,
+    MIN_CORES_LEFT,
+    CpuWindow,
+    LiveCpu,
+    LiveModel,
+    busy_setup,
+    cpu_correction,
+)
 from bench.results.parse import Malformed
 from generators import LedgerParams, dataset_meta, generate
 from stores import open_store
@@ -149,6 +159,17 @@ def test_a_machine_busy_with_others_leaves_the_projection_a_sliver_not_nothing()
 # --- a real live run -----------------------------------------------------------------------
 
 
+def test_a_setup_shared_with_other_programs_is_warned_of_and_a_quiet_one_is_not() -> None:
+    catchup = CpuWindow(seconds=2.5, projection=1.0, writers=0.2, server=None, other=0.0)
+    quiet = LiveCpu(2, replace(SETUP, other=BUSY_SETUP_CORES), catchup)
+    busy = LiveCpu(2, replace(SETUP, other=0.6), catchup)
+    assert busy_setup(quiet) is None
+    assert busy_setup(busy) == (
+        "the setup replay that measured μ shared the machine with other programs (0.60 of 2 cores): μ, and every "
+        "prediction made from it, is that of a busy machine; run live on a quiet one"
+    )
+
+
 def _check_recorded(path: Path) -> LiveSummary:
     run = load_run(path)
     live = run.live
@@ -193,6 +214,10 @@ def test_a_live_run_on_parquet_records_its_cpu_and_correction_and_show_prints_th
     live = _check_recorded(outcome.run.path)
     assert live.model.cpu is not None and live.model.cpu.setup.server is None  # no server to meter
     assert open_store(uri).snapshots().list("balances_per_event.setup-delta") == []  # δ's scratch saves are gone
+    cpu = live.model.cpu
+    busy = replace(live, model=replace(live.model, cpu=replace(cpu, setup=replace(cpu.setup, other=0.9))))
+    warning = busy_setup(busy.model.cpu)
+    assert warning is not None and warning in live_warnings(busy)  # the run's warnings carry it
 
 
 def test_a_live_run_on_a_local_postgres_meters_its_server(pg_store_uri, tmp_path: Path) -> None:

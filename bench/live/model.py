@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from bench.results import LagPercentiles, LiveModel, LiveSummary
-from bench.results.live import LiveCpu, catchup_time, cpu_correction, per_event_rate
+from bench.results.live import LiveCpu, busy_setup, catchup_time, cpu_correction, per_event_rate
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,9 @@ def live_warnings(live: LiveSummary) -> list[str]:
         )
     if not live.caught_up:
         warnings.append(live.never_caught_up)
+    busy = busy_setup(live.model.cpu) if live.model.cpu is not None else None
+    if busy:
+        warnings.append(busy)
     for failure in live.writer_failures:
         warnings.append(f"a writer failed: {failure}")
     if live.dead_positions:

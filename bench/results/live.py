@@ -84,6 +84,22 @@ CPU_RULE = (
 )
 
 
+# Above this many cores used by other programs during the setup replay, μ itself was measured on a
+# shared machine: the grid of issue 13 found predictions off by 1.2-1.5x with 0.4-0.75 such cores.
+BUSY_SETUP_CORES = 0.25
+
+
+def busy_setup(cpu: LiveCpu) -> str | None:
+    """A warning when other programs used the machine while the setup measured μ; None when it was quiet."""
+    other = cpu.setup.other
+    if other <= BUSY_SETUP_CORES:
+        return None
+    return (
+        f"the setup replay that measured μ shared the machine with other programs ({other:.2f} of {cpu.cores} "
+        "cores): μ, and every prediction made from it, is that of a busy machine; run live on a quiet one"
+    )
+
+
 @dataclass(frozen=True)
 class CpuCorrection:
     """What CPU_RULE makes of one run's model inputs and CPU split."""
