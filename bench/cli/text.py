@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench.results import CASES, Run
+from bench.results import Run
 from bench.results.live import CpuWindow, LiveModel
 from bench.results.stats import Summary
-from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS
+from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS, cold_restarts
 from bench.units import interval_label, verified_label
 from stores.base import StoreInfo
 
@@ -55,17 +55,13 @@ def format_summary(run: Run) -> str:
 def _cold_lines(run: Run) -> list[str]:
     """Per interval and case with a cold restart: warm against cold catch-up, their ratio, the cold split."""
     lines = []
-    for row in run.summary:
-        for name in CASES:
-            case = row.case(name)
-            if case.cold is None or case.cold_ratio is None:
-                continue
-            cold = case.cold
-            split = ", ".join(f"{label} {part(cold):.4f}" for label, part in COLD_SPLIT)
-            lines.append(
-                f"  k={row.interval:,} {name}: warm {case.catchup_s.median:.4f} s, cold {cold.catchup_s.median:.4f} s "
-                f"({case.cold_ratio:.1f}x); cold split: {split} s{'' if cold.verified else '; DIVERGED'}"
-            )
+    for restart in cold_restarts(run.summary):
+        cold = restart.cold
+        split = ", ".join(f"{label} {part(cold):.4f}" for label, part in COLD_SPLIT)
+        lines.append(
+            f"  k={restart.interval:,} {restart.case}: warm {restart.warm_s:.4f} s, cold {cold.catchup_s.median:.4f} s "
+            f"({restart.ratio:.1f}x); cold split: {split} s{'' if cold.verified else '; DIVERGED'}"
+        )
     if not lines:
         return []
     return [

@@ -14,10 +14,10 @@ from typing import Any
 from bench.report.document import Block, Heading, Table
 from bench.report.live import live_only, start_from
 from bench.report.words import NOT_APPLICABLE, backend_name, named
-from bench.results import CASES, Run
+from bench.results import Run
 from bench.results.run_set import RunSet, describe_dataset
 from bench.results.stats import Summary
-from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS
+from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS, cold_restarts
 from bench.units import (
     format_bytes,
     format_percent,
@@ -145,25 +145,19 @@ _COLD_NOTE = (
 
 def cold_table(run: Run) -> Table | None:
     """Warm against cold catch-up, their ratio and the cold split, per interval and case; None if none was measured."""
-    rows = []
-    for row in run.summary:
-        for name in CASES:
-            case = row.case(name)
-            if case.cold is None or case.cold_ratio is None:
-                continue
-            cold = case.cold
-            rows.append(
-                (
-                    interval_label(row.interval),
-                    name,
-                    format_seconds(case.catchup_s.median),
-                    format_seconds(cold.catchup_s.median),
-                    f"{case.cold_ratio:.1f}x",
-                    *(format_seconds(part(cold)) for _, part in COLD_SPLIT),
-                    format_bytes(cold.evicted_bytes),
-                    verified_label(cold.verified),
-                )
-            )
+    rows = [
+        (
+            interval_label(restart.interval),
+            restart.case,
+            format_seconds(restart.warm_s),
+            format_seconds(restart.cold.catchup_s.median),
+            f"{restart.ratio:.1f}x",
+            *(format_seconds(part(restart.cold)) for _, part in COLD_SPLIT),
+            format_bytes(restart.cold.evicted_bytes),
+            verified_label(restart.cold.verified),
+        )
+        for restart in cold_restarts(run.summary)
+    ]
     if not rows:
         return None
     header = ("k", "case", "warm", "cold", "cold / warm", *(label for label, _ in COLD_SPLIT), "evicted", "verified")

@@ -100,13 +100,6 @@ class CaseSummary:
     cold: ColdSummary | None = None  # measured by catchup run --cold, at k > 0
 
     @property
-    def cold_ratio(self) -> float | None:
-        """Median cold catch-up / median warm catch-up, where a cold restart was measured."""
-        if self.cold is None:
-            return None
-        return self.cold.catchup_s.median / max(self.catchup_s.median, 1e-12)
-
-    @property
     def load_restore_s(self) -> float | None:
         """Median snapshot load + restore: the fixed cost of starting from a snapshot."""
         if self.load_s is None or self.restore_s is None:
@@ -203,6 +196,31 @@ class IntervalSummary:
             worst=CaseSummary.from_json(parse.member(catchup, "worst", f"{where}.catchup"), f"{where}.catchup.worst"),
             verified=parse.flag(data, "verified", where),
         )
+
+
+@dataclass(frozen=True)
+class ColdRestart:
+    """One case of one interval caught up by a fresh process, beside the same case warm."""
+
+    interval: int
+    case: str  # one of bench.results.schema.CASES
+    warm_s: float  # the warm catch-up's median
+    cold: ColdSummary
+
+    @property
+    def ratio(self) -> float:
+        """Median cold catch-up / median warm catch-up."""
+        return self.cold.catchup_s.median / max(self.warm_s, 1e-12)
+
+
+def cold_restarts(summary: list[IntervalSummary]) -> list[ColdRestart]:
+    """Every case a run caught up cold, in the summary's order (none for a run without --cold)."""
+    return [
+        ColdRestart(row.interval, name, row.case(name).catchup_s.median, cold)
+        for row in summary
+        for name in CASES
+        if (cold := row.case(name).cold) is not None
+    ]
 
 
 @dataclass(frozen=True)

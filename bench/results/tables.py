@@ -40,19 +40,13 @@ CASE_METRICS = {
     "snapshot_position": "position",
     "order": "rank",  # 1 = measured first of its repeat's cases (bench.experiment.case_order)
 }
-# A cold restart's parts (bench.cold.ColdTiming), then what its eviction dropped from the page cache.
+# A cold restart's (bench.cold.ColdTiming): a warm case's, the start, imports and open before them, and
+# what its eviction dropped from the page cache.
 COLD_METRICS = {
-    "catchup_s": "s",
+    **CASE_METRICS,
     "start_s": "s",
     "import_s": "s",
     "open_s": "s",
-    "load_s": "s",
-    "restore_s": "s",
-    "fetch_s": "s",
-    "apply_s": "s",
-    "tail_events": "events",
-    "snapshot_position": "position",
-    "order": "rank",
     "evicted_files": "files",
     "evicted_bytes": "bytes",
 }
