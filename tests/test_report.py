@@ -476,10 +476,10 @@ def test_noise_is_one_line_on_top_and_its_list_is_folded_near_the_end(balances: 
     folded = html[html.index("<details>") : html.index("</details>")]
     assert folded.startswith("<details><summary>2 of 9 measurements noisy, noisiest first</summary>")
     cells = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", folded)
-    assert cells == [("1k", "replay", "33.3%"), ("10k", "catch-up (expected)", "16.7%")]
+    assert cells == [("replay at k=1,000", "33.3%", "3"), ("catch-up (expected) at k=10,000", "16.7%", "3")]
     end = markdown[markdown.index("## Noisy measurements") : markdown.index("## Environment")]
     assert "**2 of 9 measurements noisy, noisiest first**" in end
-    assert "| 1k | replay | 33.3% | 3 |" in end and "| 10k | catch-up (expected) | 16.7% | 3 |" in end
+    assert "| replay at k=1,000 | 33.3% | 3 |" in end and "| catch-up (expected) at k=10,000 | 16.7% | 3 |" in end
     assert "<details>" not in markdown
 
 
@@ -488,3 +488,14 @@ def test_a_report_without_noise_has_no_noise_line_or_section(balances: Run, tmp_
     (path,) = write_report([replace(balances, summary=rows, warnings=[])], tmp_path).reports
     html = path.read_text()
     assert "Noise:" not in html and "Noisy measurements" not in html and "<details>" not in html
+
+
+def test_the_noise_of_several_runs_names_the_run(balances: Run, per_event: Run, tmp_path: Path) -> None:
+    (path,) = write_report([_noisy_run(balances), _noisy_run(per_event)], tmp_path / "noise.md").reports
+    markdown = path.read_text()
+    assert (
+        "Noise: 4 of 18 measurements vary by more than 10% over their repeats (CV); the noisiest is replay at "
+        "k=1,000 in balances, at CV 33.3%." in markdown
+    )
+    assert "| measurement | run | CV | repeats | median [95% CI] |" in markdown
+    assert "| replay at k=1,000 | balances\\_per\\_event | 33.3% | 3 |" in markdown

@@ -173,12 +173,11 @@ def cold_table(run: Run) -> Table | None:
 
 def noise_table(noisy: list[tuple[str, NoiseCheck]], single: bool) -> Table:
     """The noisy measurements (run name, check), as given: which, how much their repeats disagree, the median."""
-    header = (*(() if single else ("run",)), "k", "measurement", "CV", "repeats", "median [95% CI]")
+    header = ("measurement", *(() if single else ("run",)), "CV", "repeats", "median [95% CI]")
     rows = tuple(
         (
+            check.what,  # first: text, as the warnings and the report's top line name it
             *(() if single else (name,)),
-            interval_label(check.interval),
-            check.measurement,
             f"{check.summary.cv:.1%}",
             str(check.summary.n),
             _estimate(check.summary),
