@@ -288,7 +288,7 @@ def _beyond_the_head(runset: RunSet, figure: Figure) -> list[str]:
     return [f"Left out, as no snapshot is taken at an interval larger than the head: {'; '.join(parts)}."]
 
 
-BREAK_NOTE = (
+_BREAK_NOTE = (
     f"The overhead axis is linear from 0% to {_FRONTIER_LINEAR_TO:g}% and logarithmic above, where the // marks "
     "the change, so that 0% (no snapshots) stays on it."
 )
@@ -296,7 +296,7 @@ BREAK_NOTE = (
 
 def _axis_break(runset: RunSet, figure: Figure) -> list[str]:
     marked = any(artist.get_gid() == "axis-break" for axes in figure.axes for artist in axes.get_children())
-    return [BREAK_NOTE] if marked else []
+    return [_BREAK_NOTE] if marked else []
 
 
 @dataclass(frozen=True)
