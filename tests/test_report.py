@@ -499,3 +499,18 @@ def test_the_noise_of_several_runs_names_the_run(balances: Run, per_event: Run, 
     )
     assert "| measurement | run | CV | repeats | median [95% CI] |" in markdown
     assert "| replay at k=1,000 | balances\\_per\\_event | 33.3% | 3 |" in markdown
+
+
+def test_the_noise_a_report_lists_is_the_noise_the_run_warned_of(balances: Run) -> None:
+    checks = [check for row in balances.summary for check in row.noise_checks()]
+    # k=0: its replay; each k > 0: replay, snapshot time and the two catch-up cases (no --cold here)
+    assert [check.what for check in checks] == [
+        "replay at k=0",
+        *(
+            f"{what} at k={k:,}"
+            for k in (1_000, 10_000)
+            for what in ("catch-up (expected)", "catch-up (worst)", "replay", "snapshot time")
+        ),
+    ]
+    warned = [w for w in balances.warnings if w.startswith("noisy: ")]
+    assert [check.warning for check in checks if check.warning] == warned
