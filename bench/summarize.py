@@ -20,7 +20,7 @@ from bench.results import (
     catchup_phase,
     cold_phase,
 )
-from bench.results.stats import Summary, noise_warning, summarize
+from bench.results.stats import Summary, summarize
 from bench.results.summary import CASE_PARTS, COLD_PARTS, PASS_TIMINGS
 
 Values = dict[tuple[int, str, str], list[float]]
@@ -48,30 +48,23 @@ def build_summary(samples: list[Sample], checks: list[Check], head: int) -> tupl
             ok = verified.get((interval, case), verified.get((interval, SNAPSHOT_PASS), True))
             cold = _cold(values, interval, case, verified.get((interval, cold_phase(case)), True))
             cases[case] = _case(values, interval, case, head, stats["replay_s"], reference, ok, cold)
-            if interval:
-                _warn(warnings, f"catch-up ({case}) at k={interval:,}", cases[case].catchup_s)
-            if cold is not None:
-                _warn(warnings, f"cold catch-up ({case}) at k={interval:,}", cold.catchup_s)
-        rows.append(
-            IntervalSummary(
-                interval=interval,
-                head=head,
-                snapshots=_median(values[(interval, SNAPSHOT_PASS, "snapshots")]),
-                snapshot_bytes=_median(values[(interval, SNAPSHOT_PASS, "snapshot_bytes")]),
-                **stats,
-                full_replay_s=reference,
-                expected=cases["expected"],
-                worst=cases["worst"],
-                verified=all(ok for (k, _), ok in verified.items() if k == interval),
-            )
+        row = IntervalSummary(
+            interval=interval,
+            head=head,
+            snapshots=_median(values[(interval, SNAPSHOT_PASS, "snapshots")]),
+            snapshot_bytes=_median(values[(interval, SNAPSHOT_PASS, "snapshot_bytes")]),
+            **stats,
+            full_replay_s=reference,
+            expected=cases["expected"],
+            worst=cases["worst"],
+            verified=all(ok for (k, _), ok in verified.items() if k == interval),
         )
+        rows.append(row)
         if interval > head:
             warnings.append(
                 f"k={interval:,} exceeds the head {head:,}: no snapshot is taken, so catching up is a full replay"
             )
-        _warn(warnings, f"replay at k={interval:,}", stats["replay_s"])
-        if interval:
-            _warn(warnings, f"snapshot time at k={interval:,}", stats["snapshot_s"])
+        warnings += [line for noise in row.noise_checks() if (line := noise.warning)]
     for check in checks:
         if not check.ok:
             warnings.append(check.divergence_line)
@@ -115,12 +108,6 @@ def _cold(values: Values, interval: int, case: str, verified: bool) -> ColdSumma
         evicted_bytes=_median(values[(interval, phase, "evicted_bytes")]),
         verified=verified,
     )
-
-
-def _warn(warnings: list[str], what: str, summary: Summary) -> None:
-    line = noise_warning(what, summary)
-    if line:
-        warnings.append(line)
 
 
 def _median(values: list[float]) -> float:

@@ -1,4 +1,10 @@
-"""How numbers read and are read: intervals as 10k, times in ms or s, bytes in MB; '1M' as a count."""
+"""How numbers read and are read: intervals as 10k, times in ms or s, bytes in MB; '1M' as a count.
+
+Two units of size, each for one thing, everywhere (terminal, report, benchmarks): what is
+stored (events, snapshots, files) in decimal MB, as disks and cloud bills count it; memory
+(a machine's RAM, a process's peak RSS) in binary MiB, as the kernel, ``ps`` and ``free``
+count it. The same value never reads as "403 MB" in one place and "384 MiB" in another.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +57,14 @@ def format_seconds(seconds: float) -> str:
 def format_bytes(size: float) -> str:
     """Decimal units, as disks and cloud bills count them: 175 kB, 102 MB, 1.01 GB."""
     for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:.3g} {unit}"
+    return f"{size:.0f} B"
+
+
+def format_memory(size: float) -> str:
+    """Binary units, as the kernel counts memory: 384 MiB, 15.5 GiB (three significant figures)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if size >= scale:
             return f"{size / scale:.3g} {unit}"
     return f"{size:.0f} B"

@@ -10,18 +10,21 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from matplotlib.colors import to_rgba
 from PIL import Image
 
+from bench.cli.text import format_summary
+from bench.report.figure_axes import add_caption
 from bench.report.figures import CATCHUP_FIGURE_NAMES, draw_figure, frontier_points, render_figures
 from bench.report.write import write_report
 from bench.results import IntervalSummary, Run, load_run
 from bench.results.run_set import RunSet
 from bench.results.stats import summarize
-from bench.units import format_seconds
+from bench.units import format_memory, format_seconds
 from generators import LedgerParams
 from stores.errors import InvalidParameter
 from tests.data import SMALL
-from tests.runs import make_ledger, make_run
+from tests.runs import interval_summary, make_ledger, make_run
 from tests.test_cli import run as cli
 
 FORGETFUL = f"{Path(__file__).parent / 'user_projections' / 'impure.py'}:Forgetful"
@@ -332,3 +335,182 @@ def test_report_into_an_unwritable_place_is_one_line(balances: Run, tmp_path: Pa
     code, _, err = cli("report", str(balances.path), "--out", str(blocker / "report.html"))
     assert code == 1
     assert err.startswith(f"Error: cannot write the report in {blocker} (") and err.endswith("; choose another --out\n")
+
+
+# --- corrections a reader asked for (issue 14) -------------------------------------------
+
+
+def _close_frontier(base: IntervalSummary) -> list[IntervalSummary]:
+    """Points a reader found crowded: 0 and 1M both at 0% and a full replay; 10k and 100k almost on one spot."""
+    return [
+        _row(base, 0, overhead=0.0, catchup=0.300),
+        _row(base, 1_000_000, overhead=0.0, catchup=0.298),
+        _row(base, 100_000, overhead=16.5, catchup=0.0660),
+        _row(base, 10_000, overhead=17.0, catchup=0.0655),
+        _row(base, 1_000, overhead=158.0, catchup=0.0190),
+    ]
+
+
+def _label_boxes(figure) -> list:  # type: ignore[no-untyped-def]
+    figure.draw_without_rendering()  # the labels are placed when the figure is drawn
+    (axes,) = figure.axes
+    return [(text.get_text(), text.get_window_extent(), axes.bbox) for text in axes.texts]
+
+
+def test_frontier_labels_never_overlap_even_where_points_are_close(balances: Run) -> None:
+    run = replace(balances, summary=_close_frontier(balances.summary[0]))
+    figure = draw_figure(RunSet.of([run]), "frontier")
+    for stage in ("embedded", "captioned"):
+        boxes = _label_boxes(figure)
+        assert sorted(text for text, _, _ in boxes) == sorted(["0 (none)", "1M", "100k", "10k", "1k"])
+        for number, (text, box, inside) in enumerate(boxes):
+            assert inside.x0 <= box.x0 and box.x1 <= inside.x1 and inside.y0 <= box.y0 and box.y1 <= inside.y1, text
+            for other, other_box, _ in boxes[number + 1 :]:
+                assert not box.overlaps(other_box), (stage, text, other)
+        add_caption(figure, "a caption of three lines " * 12)  # the axes shrink; the labels must stay apart
+
+
+def test_the_frontier_marks_where_its_overhead_axis_turns_from_linear_to_log(balances: Run) -> None:
+    figure = draw_figure(RunSet.of([balances]), "frontier")
+    (axes,) = figure.axes
+    assert axes.get_xscale() == "symlog"
+    marks = [artist for artist in axes.get_children() if artist.get_gid() == "axis-break"]
+    # on each spine (y 0 and 1 in axes units), a white gap and two slashes, halfway between 0% and 1%
+    assert len(marks) == 6
+    assert {(float(m.get_xdata()[0]), float(m.get_ydata()[0])) for m in marks} == {(0.5, 0.0), (0.5, 1.0)}
+    assert sorted(m.get_color() for m in marks) == ["black"] * 4 + ["white"] * 2
+    (frontier,) = [f for f in render_figures(RunSet.of([balances])) if f.name == "frontier"]
+    assert frontier.caption.endswith(
+        " The overhead axis is linear from 0% to 1% and logarithmic above, where the // marks the change, so that "
+        "0% (no snapshots) stays on it."
+    )
+
+
+def test_the_frontier_legend_says_what_the_points_look_like(balances: Run) -> None:
+    base = balances.summary[0]
+    dominated = [  # as the frontier test above: 100k and 200k are beaten on both counts
+        _row(base, 0, overhead=0.0, catchup=1.0),
+        _row(base, 1_000, overhead=500.0, catchup=0.01),
+        _row(base, 10_000, overhead=50.0, catchup=0.05),
+        _row(base, 100_000, overhead=60.0, catchup=0.2),
+        _row(base, 200_000, overhead=50.0, catchup=0.06),
+    ]
+    (axes,) = draw_figure(RunSet.of([replace(balances, summary=dominated)]), "frontier").axes
+    handles, labels = axes.get_legend_handles_labels()
+    assert labels == ["balances: Pareto-optimal (filled)", "balances: beaten on both counts (hollow)"]
+    filled, hollow = handles
+    colour = to_rgba(filled.get_markeredgecolor())
+    assert to_rgba(filled.get_markerfacecolor()) == colour and filled.get_linestyle() == "-"
+    assert to_rgba(hollow.get_markerfacecolor()) == to_rgba("white") and hollow.get_linestyle() == "None"
+    assert list(filled.get_xdata()) == [0.0, 50.0, 500.0] and list(hollow.get_xdata()) == [50.0, 60.0]
+    # with every point Pareto-optimal, the legend names no hollow point
+    (axes,) = draw_figure(RunSet.of([replace(balances, summary=_close_frontier(base)[2:])]), "frontier").axes
+    assert axes.get_legend_handles_labels()[1] == ["balances: Pareto-optimal (filled)"]
+
+
+def test_the_snapshot_cost_figure_leaves_out_an_interval_above_the_head(ledger: str, results: Path) -> None:
+    run = make_run(ledger, results, "balances", label="beyond", intervals=(0, 1_000, 10_000, 100_000), repeats=1)
+    assert run.head == 30_000 and run.interval(100_000) is not None
+    runset = RunSet.of([run])
+    figure = draw_figure(runset, "snapshot_cost")
+    figure.draw_without_rendering()
+    for axes in figure.axes:
+        assert [label.get_text() for label in axes.get_xticklabels()] == ["1k", "10k"]
+        ticks = [label.get_text() for label in axes.get_yticklabels()]
+        assert len(ticks) == len(set(ticks)), ticks
+        assert all(100_000 not in line.get_xdata() for line in axes.get_lines())
+    (cost,) = [f for f in render_figures(runset) if f.name == "snapshot_cost"]
+    assert cost.caption.endswith(
+        " Left out, as no snapshot is taken at an interval larger than the head: k=100k (head 30,000 events)."
+    )
+
+
+def test_memory_reads_in_one_unit_on_the_terminal_and_in_the_report(balances: Run, tmp_path: Path) -> None:
+    assert (format_memory(384 * 2**20), format_memory(403e6), format_memory(15.5 * 2**30)) == (
+        "384 MiB",
+        "384 MiB",
+        "15.5 GiB",
+    )
+    rss = balances.environment["peak_rss_bytes"]
+    assert f"; peak RSS {format_memory(rss)}\n" in format_summary(balances)
+    (path,) = write_report([balances], tmp_path / "memory.md").reports
+    markdown = path.read_text()
+    assert f"| peak memory (RSS) | {format_memory(rss)} |" in markdown
+    assert f"| memory | {format_memory(balances.environment['memory_bytes'])} |" in markdown
+
+
+def test_the_question_agrees_with_one_projection_or_several(balances: Run, per_event: Run, tmp_path: Path) -> None:
+    (one,) = write_report([balances], tmp_path / "one.md").reports
+    assert "how long does the balances projection take to catch up" in one.read_text()
+    (two,) = write_report([balances, per_event], tmp_path / "two.md").reports
+    assert "how long do the balances and balances\\_per\\_event projections take to catch up" in two.read_text()
+
+
+def _noisy_run(balances: Run) -> Run:
+    """``balances`` with synthetic rows, two of whose measurements are noisy: replay at 1k, expected catch-up at 10k."""
+    rows = [
+        interval_summary(0),
+        interval_summary(1_000, replay_s=summarize([1.0, 1.5, 2.0])),  # CV 33.3%
+        interval_summary(10_000),
+    ]
+    rows[2] = replace(rows[2], expected=replace(rows[2].expected, catchup_s=summarize([0.010, 0.012, 0.014])))
+    noise = [line for row in rows for check in row.noise_checks() if (line := check.warning)]
+    other = "one repeat only: no spread or confidence interval; use --repeats 5 or more"
+    return replace(balances, summary=rows, warnings=[*noise, other])
+
+
+def test_noise_is_one_line_on_top_and_its_list_is_folded_near_the_end(balances: Run, tmp_path: Path) -> None:
+    run = _noisy_run(balances)
+    assert len([w for w in run.warnings if w.startswith("noisy: ")]) == 2
+    html_path, md_path = write_report([run], tmp_path, ("html", "md")).reports
+    html, markdown = html_path.read_text(), md_path.read_text()
+    line = (
+        "Noise: 2 of 9 measurements vary by more than 10% over their repeats (CV); the noisiest is replay at "
+        "k=1,000, at CV 33.3%. The full list is under Noisy measurements, near the end."
+    )
+    for text, question in ((html, ">The question</h2>"), (markdown, "## The question")):
+        top = text[: text.index(question)]
+        assert line in top and "one repeat only" in top  # the other warnings stay where they were
+        assert "noisy: " not in top and "varies by CV" not in top
+    assert html.index(">Method</h2>") < html.index(">Noisy measurements</h2>") < html.index(">Environment</h2>")
+    folded = html[html.index("<details>") : html.index("</details>")]
+    assert folded.startswith("<details><summary>2 of 9 measurements noisy, noisiest first</summary>")
+    cells = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>", folded)
+    assert cells == [("replay at k=1,000", "33.3%", "3"), ("catch-up (expected) at k=10,000", "16.7%", "3")]
+    end = markdown[markdown.index("## Noisy measurements") : markdown.index("## Environment")]
+    assert "**2 of 9 measurements noisy, noisiest first**" in end
+    assert "| replay at k=1,000 | 33.3% | 3 |" in end and "| catch-up (expected) at k=10,000 | 16.7% | 3 |" in end
+    assert "<details>" not in markdown
+
+
+def test_a_report_without_noise_has_no_noise_line_or_section(balances: Run, tmp_path: Path) -> None:
+    rows = [interval_summary(0), interval_summary(1_000), interval_summary(10_000)]
+    (path,) = write_report([replace(balances, summary=rows, warnings=[])], tmp_path).reports
+    html = path.read_text()
+    assert "Noise:" not in html and "Noisy measurements" not in html and "<details>" not in html
+
+
+def test_the_noise_of_several_runs_names_the_run(balances: Run, per_event: Run, tmp_path: Path) -> None:
+    (path,) = write_report([_noisy_run(balances), _noisy_run(per_event)], tmp_path / "noise.md").reports
+    markdown = path.read_text()
+    assert (
+        "Noise: 4 of 18 measurements vary by more than 10% over their repeats (CV); the noisiest is replay at "
+        "k=1,000 in balances, at CV 33.3%." in markdown
+    )
+    assert "| measurement | run | CV | repeats | median [95% CI] |" in markdown
+    assert "| replay at k=1,000 | balances\\_per\\_event | 33.3% | 3 |" in markdown
+
+
+def test_the_noise_a_report_lists_is_the_noise_the_run_warned_of(balances: Run) -> None:
+    checks = [check for row in balances.summary for check in row.noise_checks()]
+    # k=0: its replay; each k > 0: replay, snapshot time and the two catch-up cases (no --cold here)
+    assert [check.what for check in checks] == [
+        "replay at k=0",
+        *(
+            f"{what} at k={k:,}"
+            for k in (1_000, 10_000)
+            for what in ("catch-up (expected)", "catch-up (worst)", "replay", "snapshot time")
+        ),
+    ]
+    warned = [w for w in balances.warnings if w.startswith("noisy: ")]
+    assert [check.warning for check in checks if check.warning] == warned

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import xml.etree.ElementTree as ElementTree
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from PIL import Image
 
 from bench.cli.text import format_summary
 from bench.report.figures import CATCHUP_FIGURE_NAMES, FIGURE_NAMES, draw_figure, figures_for, render_figures
+from bench.report.live import live_question
 from bench.report.write import write_report
 from bench.results import LiveSummary, Run, write_run
 from bench.results.run_set import RunSet
@@ -289,3 +291,19 @@ def test_show_prints_a_short_live_summary(tmp_path: Path) -> None:
 
 def test_catch_up_figures_are_unchanged_for_catch_up_runs(catchup: Run) -> None:
     assert figures_for(RunSet.of([catchup])) == list(CATCHUP_FIGURE_NAMES)
+
+
+def test_the_live_question_agrees_with_one_projection_or_several(tmp_path: Path) -> None:
+    one = live_run(tmp_path / "results", label="one")
+    second = live_run(tmp_path / "results", label="other")
+    other = replace(second, config={**second.config, "projection": {"name": "statement"}})
+    assert live_question(RunSet.of([one])).startswith(
+        "After a restart or a redeploy, the balances projection catches up while events keep arriving at 2k "
+        "events/s: does it catch up, how long does it take, how stale is it meanwhile? Writer processes append "
+        "events at that rate while the projection, started from its latest snapshot"
+    )
+    assert live_question(RunSet.of([one, other])).startswith(
+        "After a restart or a redeploy, the balances and statement projections catch up while events keep arriving "
+        "at 2k events/s: do they catch up, how long do they take, how stale are they meanwhile? Writer processes "
+        "append events at that rate while each projection, started from its latest snapshot"
+    )

@@ -9,7 +9,7 @@ from bench.results import Run
 from bench.results.live import CpuWindow, LiveModel
 from bench.results.stats import Summary
 from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS, cold_restarts
-from bench.units import interval_label, verified_label
+from bench.units import format_memory, interval_label, verified_label
 from stores.base import StoreInfo
 
 
@@ -25,7 +25,7 @@ def format_summary(run: Run) -> str:
     ]
     rss = run.environment.get("peak_rss_bytes")
     if rss:
-        lines[0] += f"; peak RSS {rss / 2**20:,.0f} MiB"
+        lines[0] += f"; peak RSS {format_memory(rss)}"
     lines.append("")
     header = tuple(head for column in SUMMARY_COLUMNS for head in _headers(column.terminal, column.kind))
     table = [header]

@@ -23,12 +23,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.perf.timing import dataset_arguments, median, table, timed
+from bench.units import format_memory
 from generators import LedgerParams, generate
 from stores.parquet_files import ROW_GROUP_ROWS, WRITE_OPTIONS
 
 
 def run_cli(store: Path, events: int, accounts: int) -> tuple[float, float]:
-    """(seconds the CLI reports, peak RSS in MB of the child)."""
+    """(seconds the CLI reports, peak RSS of the child in bytes)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     output = subprocess.run(
         [sys.executable, "-m", "bench.cli", "generate", str(store), "--events", str(events),
@@ -37,7 +38,7 @@ def run_cli(store: Path, events: int, accounts: int) -> tuple[float, float]:
     ).stdout  # fmt: skip
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     seconds = float(re.search(r" in ([\d.]+) s ", output).group(1))  # type: ignore[union-attr]
-    return seconds, max(peak, before) / 1024
+    return seconds, max(peak, before) * 1024  # ru_maxrss is in KiB on Linux
 
 
 def main() -> None:
@@ -73,14 +74,14 @@ def main() -> None:
     print(f"generate {events:,} events, {accounts:,} accounts, {args.repeats} repeats (median)")
     print(
         table(
-            ["what", "seconds", "events/s", "bytes on disk", "peak RSS MB"],
+            ["what", "seconds", "events/s", "bytes on disk", "peak RSS"],
             [
                 [
                     "catchup generate (generate + write)",
                     f"{median(ours):.2f}",
                     f"{ours_rate:,.0f}",
                     f"{store_bytes:,}",
-                    f"{max(peaks):.0f}",
+                    format_memory(max(peaks)),
                 ],
                 [
                     "bare pq.write_table, pyarrow defaults",

@@ -2,7 +2,8 @@
 
 Written for a reader who never ran catchup: every number carries its unit, every term is
 defined once in the method section, and warnings (a divergence, runs over different
-datasets, noisy repeats) come before the results they qualify. Live runs (writers
+datasets) come before the results they qualify. Noisy repeats get one line there, out of
+the way of the answer, and their full list a folded section near the end. Live runs (writers
 appending while the projection catches up and tails) get their own question, findings,
 setup rows, a "Live" results table and the staleness figure; catch-up runs keep theirs,
 and a report holding both shows each section with its own runs.
@@ -14,7 +15,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bench import __version__
-from bench.report.document import Alert, Block, Bullets, FigureBlock, Heading, Paragraph, RenderedFigure, Report
+from bench.report.document import (
+    Alert,
+    Block,
+    Bullets,
+    Collapsed,
+    FigureBlock,
+    Heading,
+    Paragraph,
+    RenderedFigure,
+    Report,
+)
 from bench.report.figures import frontier_points
 from bench.report.live import (
     LIVE_METHOD,
@@ -24,10 +35,12 @@ from bench.report.live import (
     live_shortfall_alerts,
     live_table,
 )
-from bench.report.tables import catchup_tables, environment_table, setup_table
-from bench.report.words import backend_name, listing, named, plural, which
+from bench.report.tables import catchup_tables, environment_table, noise_table, setup_table
+from bench.report.words import agree, backend_name, listing, named, plural, which
 from bench.results import IntervalSummary, Run
 from bench.results.run_set import RunSet, describe_dataset
+from bench.results.stats import NOISE_CV, NOISE_PREFIX, is_noisy
+from bench.results.summary import NoiseCheck
 from bench.units import format_bytes, format_percent, format_rate, format_seconds, interval_label
 
 
@@ -40,6 +53,7 @@ def build_report(runset: RunSet, figures: Sequence[RenderedFigure], generated_at
     blocks += [Heading("Figures")]
     blocks += [FigureBlock(figure, number) for number, figure in enumerate(figures, start=1)]
     blocks += [Heading("Method"), Bullets(_method(runset))]
+    blocks += _noise_section(runset)
     blocks += [Heading("Environment"), environment_table(runset)]
     return Report(title=_title(runset), byline=_byline(runset, generated_at), blocks=tuple(blocks))
 
@@ -82,11 +96,11 @@ def _questions(runset: RunSet) -> list[str]:
 
 def _question(runset: RunSet) -> str:
     question = (
-        f"After a restart or a redeploy, how long does {which(runset)} take to catch up with the event "
-        "log, and what does taking a snapshot every k events cost to make that faster? A projection without "
-        "snapshots replays every event from 0; with a snapshot every k events it loads the latest snapshot "
-        "and replays only the tail after it. Snapshots cost time while the projection runs and storage while "
-        "they are kept."
+        f"After a restart or a redeploy, how long {agree(runset, 'does', 'do')} {which(runset)} take to catch up "
+        "with the event log, and what does taking a snapshot every k events cost to make that faster? A projection "
+        "without snapshots replays every event from 0; with a snapshot every k events it loads the latest snapshot "
+        "and replays only the tail after it. Snapshots cost time while the projection runs and storage while they "
+        "are kept."
     )
     if not runset.single:
         question += " This report sets " + listing(runset.names) + " side by side."
@@ -122,7 +136,7 @@ def _alerts(runset: RunSet) -> list[Alert]:
         (f"{name}: {w}" if not runset.single else w)
         for name, run in named(runset)
         for w in run.warnings
-        if not w.startswith("divergence") and not (run.live is not None and w == run.live.shortfall)
+        if not w.startswith(("divergence", NOISE_PREFIX)) and not (run.live is not None and w == run.live.shortfall)
     ]
     if others:
         alerts.append(
@@ -132,7 +146,47 @@ def _alerts(runset: RunSet) -> list[Alert]:
                 tuple(others),
             )
         )
+    noisy, checked = _noisy(runset)
+    if noisy:  # one line here, out of the way of the answer; the list is near the end
+        name, worst = noisy[0]
+        where = worst.what if runset.single else f"{worst.what} in {name}"
+        alerts.append(
+            Alert(
+                "warning",
+                f"Noise: {len(noisy)} of {checked} measurements vary by more than {NOISE_CV:.0%} over their repeats "
+                f"(CV); the noisiest is {where}, at CV {worst.summary.cv:.1%}. The full list is under "
+                f"{_NOISE_HEADING}, near the end.",
+            )
+        )
     return alerts
+
+
+_NOISE_HEADING = "Noisy measurements"
+
+
+def _noisy(runset: RunSet) -> tuple[list[tuple[str, NoiseCheck]], int]:
+    """The noisy measurements (run name, check), noisiest first, and how many measurements were checked."""
+    checks = [(name, check) for name, run in named(runset) for row in run.summary for check in row.noise_checks()]
+    noisy = [(name, check) for name, check in checks if is_noisy(check.summary)]
+    return sorted(noisy, key=lambda item: -item[1].summary.cv), len(checks)
+
+
+def _noise_section(runset: RunSet) -> list[Block]:
+    noisy, checked = _noisy(runset)
+    if not noisy:
+        return []
+    return [
+        Heading(_NOISE_HEADING),
+        Paragraph(
+            f"A measurement is noisy when the coefficient of variation of its repeats (standard deviation / mean) "
+            f"is above {NOISE_CV:.0%}: the repeats disagree, so its median is less certain. More --repeats, or a "
+            "quieter machine, would settle it."
+        ),
+        Collapsed(
+            f"{len(noisy)} of {checked} measurements noisy, noisiest first",
+            (noise_table(noisy, runset.single),),
+        ),
+    ]
 
 
 # --- the answer in brief -----------------------------------------------------------------

@@ -66,7 +66,19 @@ class FigureBlock:
     number: int
 
 
-Block = Heading | Paragraph | Bullets | Table | Alert | FigureBlock
+@dataclass(frozen=True)
+class Collapsed:
+    """Detail a reader opens if they want it, out of the way of the answer: a summary line over its content.
+
+    HTML folds the content under the line (``<details>``); Markdown, which cannot fold, shows the
+    line in bold and the content under it.
+    """
+
+    summary: str
+    content: tuple[Block, ...]
+
+
+Block = Heading | Paragraph | Bullets | Table | Alert | FigureBlock | Collapsed
 
 
 @dataclass(frozen=True)

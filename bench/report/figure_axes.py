@@ -10,13 +10,18 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import matplotlib
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.lines import Line2D
+from matplotlib.path import Path
+from matplotlib.text import Annotation
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
+from matplotlib.transforms import Bbox, ScaledTranslation
 
 from bench.results.run_set import RunSet
 from bench.results.stats import Summary
@@ -68,15 +73,15 @@ def errorbar(axes: Axes, ks: list[int], stats: list[Summary], style: str, colour
     axes.errorbar(ks, medians, yerr=[low, high], fmt=style, color=colour, capsize=3, markersize=5, label=label)
 
 
-def interval_axis(axes: Axes, ks: list[int]) -> None:
-    """k on x, log when the intervals span a decade or more, ticks exactly at the measured k."""
+def interval_axis(axes: Axes, ks: list[int], empty: str = "no snapshot intervals in this run (k=0 only)") -> None:
+    """k on x, log when the intervals span a decade or more, ticks exactly at the measured k; ``empty`` if none."""
     axes.set_xlabel("snapshot interval k (events)")
     ticks = sorted(set(ks))
     if not ticks:
         axes.text(
             0.5,
             0.5,
-            "no snapshot intervals in this run (k=0 only)",
+            empty,
             ha="center",
             va="center",
             transform=axes.transAxes,
@@ -105,7 +110,14 @@ def log_if_wide(axes: Axes, values: list[float], label: Callable[[float], str]) 
         axes.set_yscale("log")
         axes.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         axes.yaxis.set_minor_formatter(NullFormatter())
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: label(value) if value > 0 else "0"))
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: signed(value, label)))
+
+
+def signed(value: float, label: Callable[[float], str]) -> str:
+    """``label`` of a positive value, '0', or '-' and the label of its size: two ticks never both read '0'."""
+    if value == 0:
+        return "0"
+    return label(value) if value > 0 else "-" + label(-value)
 
 
 def symlog_if_wide(axes: Axes, values: list[float], linthresh: float, label: Callable[[float], str]) -> None:
@@ -142,3 +154,123 @@ def encode(figure: Figure, kind: str) -> bytes:
     metadata = {"Date": None} if kind == "svg" else {"Software": "catchup"}
     figure.savefig(buffer, format=kind, dpi=PNG_DPI, metadata=metadata)
     return buffer.getvalue()
+
+
+def mark_axis_break(axes: Axes, x: float) -> None:
+    """'//' across both x spines at data ``x``: the scale changes there (a symlog axis turns from linear to log).
+
+    A white gap in the spine with two slashes over it, the usual sign that the axis is not
+    one scale throughout; drawn as artists of their own (gid ``axis-break``), so they move no limits.
+    """
+    where = axes.get_xaxis_transform()  # x in data, y in axes: 0 the bottom spine, 1 the top
+    for y in (0.0, 1.0):
+        gap = Line2D([x], [y], transform=where, marker=_GAP, markersize=7, color="white", linestyle="none")
+        marks = [
+            Line2D(
+                [x],
+                [y],
+                transform=where + ScaledTranslation(dx / 72, 0, axes.figure.dpi_scale_trans),  # dx points
+                marker=_SLASH,
+                markersize=9,
+                markeredgewidth=1.2,
+                color="black",
+                linestyle="none",
+            )
+            for dx in (-2.0, 2.0)
+        ]
+        for artist in (gap, *marks):
+            artist.set_clip_on(False)
+            artist.set_zorder(3)  # over the spine (2.5)
+            artist.set_gid("axis-break")
+            axes.add_artist(artist)
+
+
+_GAP = Path([(-1.0, -0.6), (1.0, -0.6), (1.0, 0.6), (-1.0, 0.6), (-1.0, -0.6)], closed=True)  # wider than high
+_SLASH = Path([(-0.5, -1.0), (0.5, 1.0)])
+
+
+def place_labels(axes: Axes, labels: list[Annotation], points: list[tuple[float, float]], radius: float) -> None:
+    """Keep ``labels`` (annotations of data points) clear of one another and of the ``points`` (data
+    coordinates, drawn as markers of ``radius`` points): each is moved, when the figure is drawn, to the first
+    spot around its point where it overlaps no placed label and no marker and stays inside the axes.
+    """
+    for label in labels:
+        label.set_in_layout(False)  # the layout must not depend on where the labels land
+    axes.add_artist(_LabelPlacer(axes, labels, points, radius))
+
+
+# Where a label may go around its point: rings of growing distance (points), eight directions each, the
+# up-and-right spot of the nearest ring first.
+_Spot = tuple[float, float, Literal["left", "center", "right"], Literal["bottom", "center", "top"]]
+_DIRECTIONS: tuple[_Spot, ...] = (
+    (1, 1, "left", "bottom"),
+    (1, -1, "left", "top"),
+    (-1, 1, "right", "bottom"),
+    (-1, -1, "right", "top"),
+    (1, 0, "left", "center"),
+    (-1, 0, "right", "center"),
+    (0, 1, "center", "bottom"),
+    (0, -1, "center", "top"),
+)
+_RINGS = (5.0, 10.0, 16.0, 24.0, 34.0)
+
+
+class _LabelPlacer(Artist):
+    """Places the labels at draw time, the only moment the axes' final size and a renderer are known.
+
+    The layout, and a caption added afterwards, move the points on screen while a label's offset
+    stays in points; placing once, before, would let labels placed apart overlap in the file.
+    Drawn first among the axes' artists (zorder 0), so the labels it moves are drawn where it put them.
+    """
+
+    def __init__(self, axes: Axes, labels: list[Annotation], points: list[tuple[float, float]], radius: float):
+        super().__init__()
+        self._axes, self._labels, self._points, self._radius = axes, labels, points, radius
+        self.set_zorder(0)
+        self.set_in_layout(False)
+
+    def draw(self, renderer: Any) -> None:
+        pad = renderer.points_to_pixels(self._radius + 1.0)
+        markers = [
+            Bbox.from_extents(x - pad, y - pad, x + pad, y + pad)
+            for x, y in self._axes.transData.transform(self._points)
+        ]
+        inside = self._axes.bbox
+        placed: list[Bbox] = []
+        for label in self._labels:
+            best: tuple[float, _Spot] | None = None
+            for ring in _RINGS:
+                for dx, dy, ha, va in _DIRECTIONS:
+                    spot = (dx * ring, dy * ring, ha, va)
+                    box = _extent(label, spot, renderer)
+                    clash = sum(_overlap(box, other) for other in placed + markers) + _outside(box, inside)
+                    if best is None or clash < best[0]:
+                        best = (clash, spot)
+                    if clash == 0:
+                        break
+                if best is not None and best[0] == 0:
+                    break
+            assert best is not None  # there is always a first spot
+            placed.append(_extent(label, best[1], renderer))
+
+    def get_window_extent(self, renderer: Any = None) -> Bbox:
+        return Bbox.null()  # draws nothing of its own
+
+
+def _extent(label: Annotation, spot: _Spot, renderer: Any) -> Bbox:
+    dx, dy, ha, va = spot
+    label.xyann = (dx, dy)
+    label.set_horizontalalignment(ha)
+    label.set_verticalalignment(va)
+    return label.get_window_extent(renderer)
+
+
+def _overlap(a: Bbox, b: Bbox) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width * height if width > 0 and height > 0 else 0.0
+
+
+def _outside(box: Bbox, inside: Bbox) -> float:
+    """The area of ``box`` outside ``inside``."""
+    return box.width * box.height - _overlap(box, inside)

@@ -27,10 +27,13 @@ from bench.report.figure_axes import (
     interval_axis,
     legend_below,
     log_if_wide,
+    mark_axis_break,
     panel_grid,
+    place_labels,
     tint,
 )
 from bench.report.staleness import staleness_figure
+from bench.report.words import listing
 from bench.results import IntervalSummary, Run
 from bench.results.run_set import RunSet
 from bench.units import format_rate, format_seconds, interval_label
@@ -43,6 +46,8 @@ class _Spec:
     title: str
     caption: str
     draw: Callable[[RunSet], Figure]
+    # Sentences the caption adds for these runs and this drawing: what it left out, how its axes read.
+    notes: Callable[[RunSet, Figure], list[str]] = lambda runset, figure: []
 
 
 CATCHUP_FIGURE_NAMES = ("catchup_vs_interval", "throughput", "snapshot_cost", "frontier")
@@ -70,11 +75,13 @@ def render_figures(runset: RunSet) -> list[RenderedFigure]:
     rendered = []
     for name in figures_for(runset):
         spec = _SPEC_BY_NAME[name]
-        figure = spec.draw(_runs_for(runset, name))
+        runs = _runs_for(runset, name)
+        figure = spec.draw(runs)
+        caption = " ".join([spec.caption, *spec.notes(runs, figure)])
         embedded = encode(figure, "png")
-        add_caption(figure, spec.caption)
+        add_caption(figure, caption)
         png, svg = encode(figure, "png"), encode(figure, "svg")
-        rendered.append(RenderedFigure(spec.name, spec.title, spec.caption, png, svg, embedded))
+        rendered.append(RenderedFigure(spec.name, spec.title, caption, png, svg, embedded))
     return rendered
 
 
@@ -186,7 +193,7 @@ def _snapshot_cost_figure(runset: RunSet) -> Figure:
         sizes: list[float] = []
         for index in members:
             run, colour, name = runset.runs[index], colour_of(index), runset.names[index]
-            rows = _snapshot_rows(run)
+            rows = [row for row in _snapshot_rows(run) if row.interval <= run.head]  # the caption names the rest
             ks = [row.interval for row in rows]
             ks_all += ks
             stats = [row.overhead_pct for row in rows]
@@ -197,7 +204,7 @@ def _snapshot_cost_figure(runset: RunSet) -> Figure:
                 sizes += megabytes
                 overheads += [s.median for s in stats]
         for axes in (overhead_axes, bytes_axes):
-            interval_axis(axes, ks_all)
+            interval_axis(axes, ks_all, "no interval took a snapshot (each k exceeds the head)")
             if ks_all:
                 axes.legend(fontsize=8, loc="best")
         log_if_wide(overhead_axes, overheads, lambda value: f"{value:g}%")
@@ -208,44 +215,88 @@ def _snapshot_cost_figure(runset: RunSet) -> Figure:
         if len(panels) == 1:  # else the run names the panel there
             bytes_axes.set_title("storage", fontsize=10)
         log_if_wide(bytes_axes, sizes, lambda value: f"{value:g}")
+        for axes in (overhead_axes, bytes_axes):
+            if axes.get_yscale() == "linear":
+                axes.set_ylim(bottom=0)  # a cost is never negative: the axis starts at none
     return figure
+
+
+_FRONTIER_LINEAR_TO = 1.0  # percent: the overhead axis is linear from 0 to here, then logarithmic
+_MARKER_SIZE = 8.0  # points
 
 
 def _frontier_figure(runset: RunSet) -> Figure:
     figure, panels = panel_grid(runset, "Trade-off: catch-up time against snapshot overhead")
     for (axes,), members in panels:
         times: list[float] = []
+        labels, where = [], []
         for index in members:
             run, colour, name = runset.runs[index], colour_of(index), runset.names[index]
             points = frontier_points(run)
-            optimal = [p for p in points if p.pareto]
-            axes.plot([p.overhead_pct for p in optimal], [p.catchup_s for p in optimal], "-", color=colour, alpha=0.5)
+            # One artist per kind, so the legend is drawn from what is plotted and says what each looks like.
+            for pareto, style, face, what in (
+                (True, "o-", colour, "Pareto-optimal (filled)"),
+                (False, "o", "white", "beaten on both counts (hollow)"),
+            ):
+                kind = [p for p in points if p.pareto is pareto]
+                if kind:
+                    axes.plot(
+                        [p.overhead_pct for p in kind],
+                        [p.catchup_s for p in kind],
+                        style,
+                        color=(*colour[:3], 0.5),  # the frontier's line, faint
+                        markersize=_MARKER_SIZE,
+                        markeredgecolor=colour,
+                        markerfacecolor=face,
+                        label=f"{name}: {what}",
+                    )
             for point in points:
-                axes.plot(
-                    point.overhead_pct,
-                    point.catchup_s,
-                    "o",
-                    markersize=8,
-                    color=colour,
-                    markerfacecolor=colour if point.pareto else "white",
+                labels.append(
+                    axes.annotate(
+                        interval_label(point.interval),
+                        (point.overhead_pct, point.catchup_s),
+                        textcoords="offset points",
+                        xytext=(5, 5),
+                        fontsize=8,
+                        color=colour,
+                    )
                 )
-                axes.annotate(
-                    interval_label(point.interval),
-                    (point.overhead_pct, point.catchup_s),
-                    textcoords="offset points",
-                    xytext=(6, 5),
-                    fontsize=8,
-                    color=colour,
-                )
-            axes.plot([], [], "o-", color=colour, label=f"{name}: Pareto-optimal (filled)")
+                where.append((point.overhead_pct, point.catchup_s))
             times += [p.catchup_s for p in points]
-        axes.set_xscale("symlog", linthresh=1.0)  # 0% (no snapshots) must stay on the axis
+        axes.set_xscale("symlog", linthresh=_FRONTIER_LINEAR_TO)  # 0% (no snapshots) must stay on the axis
         axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}%"))
         log_if_wide(axes, times, format_seconds)
+        left, right = axes.get_xlim()
+        if left <= 0 and right > _FRONTIER_LINEAR_TO:  # both scales on the axis: mark where one ends
+            mark_axis_break(axes, _FRONTIER_LINEAR_TO / 2)
+        place_labels(axes, labels, where, _MARKER_SIZE / 2)
         axes.set_xlabel("snapshot overhead (% of replay time; lower is cheaper)")
         axes.set_ylabel("expected catch-up time (lower is faster)")
         legend_below(axes)
     return figure
+
+
+def _beyond_the_head(runset: RunSet, figure: Figure) -> list[str]:
+    """The snapshot-cost caption's sentence naming the intervals it leaves out: larger than the head, no snapshots."""
+    parts = []
+    for name, run in zip(runset.names, runset.runs, strict=True):
+        beyond = [interval_label(row.interval) for row in run.summary if row.interval > run.head]
+        if beyond:
+            parts.append(f"k={listing(beyond)}{'' if runset.single else f' in {name}'} (head {run.head:,} events)")
+    if not parts:
+        return []
+    return [f"Left out, as no snapshot is taken at an interval larger than the head: {'; '.join(parts)}."]
+
+
+_BREAK_NOTE = (
+    f"The overhead axis is linear from 0% to {_FRONTIER_LINEAR_TO:g}% and logarithmic above, where the // marks "
+    "the change, so that 0% (no snapshots) stays on it."
+)
+
+
+def _axis_break(runset: RunSet, figure: Figure) -> list[str]:
+    marked = any(artist.get_gid() == "axis-break" for axes in figure.axes for artist in axes.get_children())
+    return [_BREAK_NOTE] if marked else []
 
 
 @dataclass(frozen=True)
@@ -293,6 +344,7 @@ _SPECS = (
         "the replay itself (median, 95% CI). Right: bytes of all snapshots written in one pass over the events. "
         "Both fall roughly as 1/k, until the state itself grows with the events.",
         _snapshot_cost_figure,
+        _beyond_the_head,
     ),
     _Spec(
         "frontier",
@@ -301,6 +353,7 @@ _SPECS = (
         "no other interval is both cheaper and faster to catch up. Pick among them by the recovery time you "
         "need; a hollow point is beaten on both counts.",
         _frontier_figure,
+        _axis_break,
     ),
     _Spec(
         "staleness",

@@ -10,7 +10,7 @@ import base64
 import re
 from html import escape
 
-from bench.report.document import Alert, Block, Bullets, FigureBlock, Heading, Paragraph, Report, Table
+from bench.report.document import Alert, Block, Bullets, Collapsed, FigureBlock, Heading, Paragraph, Report, Table
 from bench.units import DIVERGED
 
 _STYLE = """
@@ -42,6 +42,8 @@ p.table-note { font-size: 0.85em; color: #59636e; margin-top: 0; }
 figure { margin: 22px 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #d0d7de; }
 figcaption { font-size: 0.9em; color: #59636e; }
+details { margin: 10px 0; }
+details > summary { cursor: pointer; font-weight: 600; }
 """
 
 
@@ -71,8 +73,11 @@ def _block(block: Block) -> str:
         items = "".join(f"<li>{escape(line)}</li>" for line in block.lines)
         return (
             f'<section class="alert {block.kind}" role="{"alert" if block.kind == "error" else "note"}">'
-            f"<h2>{escape(block.title)}</h2><ul>{items}</ul></section>"
+            f"<h2>{escape(block.title)}</h2>{f'<ul>{items}</ul>' if items else ''}</section>"
         )
+    if isinstance(block, Collapsed):
+        content = "\n".join(_block(each) for each in block.content)
+        return f"<details><summary>{escape(block.summary)}</summary>\n{content}\n</details>"
     if isinstance(block, Table):
         return _table(block)
     if isinstance(block, FigureBlock):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from bench.report.document import Alert, Table
 from bench.report.staleness import sampling_period
-from bench.report.words import NOT_APPLICABLE, listing, named, plural, which
+from bench.report.words import NOT_APPLICABLE, agree, listing, named, plural, which
 from bench.results import LiveModel, LiveSummary, Run
 from bench.results.live import CPU_RULE, cpu_correction
 from bench.results.run_set import RunSet
@@ -22,11 +22,12 @@ from bench.units import format_rate, format_seconds, verified_label
 def live_question(runset: RunSet) -> str:
     rates = sorted({live_of(run).rate_requested for run in runset.runs})
     question = (
-        f"After a restart or a redeploy, {which(runset)} catches up while events keep arriving at "
-        f"{listing([format_rate(rate) for rate in rates])}: does it catch up, how long does it take, how stale is "
-        "it meanwhile? Writer processes append events at that rate while the projection, started from its latest "
-        "snapshot or from event 0, replays the tail and then keeps tailing the log; its lag behind the head is "
-        "sampled every 100 ms."
+        f"After a restart or a redeploy, {which(runset)} {agree(runset, 'catches', 'catch')} up while events keep "
+        f"arriving at {listing([format_rate(rate) for rate in rates])}: {agree(runset, 'does it', 'do they')} catch "
+        f"up, how long {agree(runset, 'does it', 'do they')} take, how stale {agree(runset, 'is it', 'are they')} "
+        f"meanwhile? Writer processes append events at that rate while {agree(runset, 'the', 'each')} projection, "
+        "started from its latest snapshot or from event 0, replays the tail and then keeps tailing the log; its lag "
+        "behind the head is sampled every 100 ms."
     )
     if not runset.single:
         question += " Live runs: " + listing(runset.names) + "."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.report.document import Alert, Block, Bullets, FigureBlock, Heading, Paragraph, Report, Table
+from bench.report.document import Alert, Block, Bullets, Collapsed, FigureBlock, Heading, Paragraph, Report, Table
 
 _ALERT_WORD = {"error": "Error", "warning": "Warning", "note": "Note"}
 
@@ -21,9 +21,12 @@ def _block(block: Block, figures_folder: str) -> str:
     if isinstance(block, Bullets):
         return "\n".join(f"- {_text(item)}" for item in block.items)
     if isinstance(block, Alert):
-        lines = [f"> **{_ALERT_WORD[block.kind]}: {_text(block.title)}**", ">"]
-        lines += [f"> - {_text(line)}" for line in block.lines]
+        lines = [f"> **{_ALERT_WORD[block.kind]}: {_text(block.title)}**"]
+        if block.lines:
+            lines += [">", *(f"> - {_text(line)}" for line in block.lines)]
         return "\n".join(lines)
+    if isinstance(block, Collapsed):  # nothing folds in Markdown: the line in bold, the content under it
+        return "\n\n".join([f"**{_text(block.summary)}**", *(_block(each, figures_folder) for each in block.content)])
     if isinstance(block, Table):
         return _table(block)
     if isinstance(block, FigureBlock):

@@ -17,9 +17,10 @@ from bench.report.words import NOT_APPLICABLE, backend_name, named
 from bench.results import Run
 from bench.results.run_set import RunSet, describe_dataset
 from bench.results.stats import Summary
-from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS, cold_restarts
+from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS, NoiseCheck, cold_restarts
 from bench.units import (
     format_bytes,
+    format_memory,
     format_percent,
     format_rate,
     format_seconds,
@@ -76,13 +77,13 @@ def _catchup_only(value: Callable[[Run], str]) -> Callable[[Run], str]:
 def environment_table(runset: RunSet) -> Table:
     fields: list[Setting] = [
         ("CPU", lambda run: f"{_env(run, 'cpu_model')}, {_env(run, 'logical_cores')} logical cores"),
-        ("memory", lambda run: format_bytes(float(_env(run, "memory_bytes", 0)))),
+        ("memory", lambda run: format_memory(float(_env(run, "memory_bytes", 0)))),
         ("OS", lambda run: _env(run, "os")),
         ("Python", lambda run: f"{_env(run, 'python_implementation')} {_env(run, 'python')}"),
         ("catchup", lambda run: run.config.get("catchup_version", "?")),
         ("git commit", _git),
         ("load average at start (1/5/15 min)", _load),
-        ("peak memory (RSS)", lambda run: format_bytes(float(_env(run, "peak_rss_bytes", 0)))),
+        ("peak memory (RSS)", lambda run: format_memory(float(_env(run, "peak_rss_bytes", 0)))),
         ("libraries", lambda run: ", ".join(f"{k} {v}" for k, v in (_env(run, "packages", {}) or {}).items())),
     ]
     return settings_table(
@@ -162,6 +163,23 @@ def cold_table(run: Run) -> Table | None:
         return None
     header = ("k", "case", "warm", "cold", "cold / warm", *(label for label, _ in COLD_SPLIT), "evicted", "verified")
     return Table(header, tuple(rows), _COLD_NOTE)
+
+
+def noise_table(noisy: list[tuple[str, NoiseCheck]], single: bool) -> Table:
+    """The noisy measurements (run name, check), as given: which, how much their repeats disagree, the median."""
+    header = ("measurement", *(() if single else ("run",)), "CV", "repeats", "median [95% CI]")
+    rows = tuple(
+        (
+            check.what,  # first: text, as the warnings and the report's top line name it
+            *(() if single else (name,)),
+            f"{check.summary.cv:.1%}",
+            str(check.summary.n),
+            _estimate(check.summary),
+        )
+        for name, check in noisy
+    )
+    note = "CV = standard deviation / mean of the repeats; the median and its bootstrap 95% CI as in the results."
+    return Table(header, rows, note)
 
 
 def _estimate(value: Summary) -> str:

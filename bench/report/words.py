@@ -29,5 +29,15 @@ def backend_name(run: Run) -> str:
 
 
 def which(runset: RunSet) -> str:
-    projections = sorted({run.projection_name for run in runset.runs})
+    """'the balances projection', or 'the balances and statement projections': the subject of a question."""
+    projections = _projections(runset)
     return f"the {projections[0]} projection" if len(projections) == 1 else f"the {listing(projections)} projections"
+
+
+def agree(runset: RunSet, one: str, several: str) -> str:
+    """``one`` or ``several``, as a verb or pronoun agrees with ``which(runset)``: 'does' or 'do', 'it' or 'they'."""
+    return one if len(_projections(runset)) == 1 else several
+
+
+def _projections(runset: RunSet) -> list[str]:
+    return sorted({run.projection_name for run in runset.runs})

@@ -17,6 +17,7 @@ import numpy as np
 from stores.errors import InvalidParameter
 
 NOISE_CV = 0.10  # above this the repeats disagree too much for the median to mean much
+NOISE_PREFIX = "noisy: "  # how a noise warning begins, so a report can set them apart from the others
 
 # The bootstrap draws (resamples, n) values; past this many cells it goes in chunks of
 # rows so a long series (per-batch timings) cannot ask for gigabytes at once.
@@ -104,6 +105,6 @@ def noise_warning(what: str, summary: Summary) -> str | None:
     if not is_noisy(summary):
         return None
     return (
-        f"noisy: {what} varies by CV {summary.cv:.1%} over {summary.n} repeats (> {NOISE_CV:.0%}); "
+        f"{NOISE_PREFIX}{what} varies by CV {summary.cv:.1%} over {summary.n} repeats (> {NOISE_CV:.0%}); "
         "the machine may be busy, use more --repeats"
     )

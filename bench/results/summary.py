@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.results import parse
 from bench.results.schema import CASES
-from bench.results.stats import Summary
+from bench.results.stats import Summary, noise_warning
 
 # The snapshot pass's timed metrics, in run.json's order.
 PASS_TIMINGS = (
@@ -138,6 +138,24 @@ class CaseSummary:
 
 
 @dataclass(frozen=True)
+class NoiseCheck:
+    """One measurement of an interval whose repeats must agree: replay, snapshot time, a catch-up."""
+
+    interval: int
+    measurement: str  # "replay", "snapshot time", "catch-up (expected)", "cold catch-up (worst)"
+    summary: Summary
+
+    @property
+    def what(self) -> str:
+        return f"{self.measurement} at k={self.interval:,}"
+
+    @property
+    def warning(self) -> str | None:
+        """The run's warning line when the repeats disagree (stats.noise_warning), else None."""
+        return noise_warning(self.what, self.summary)
+
+
+@dataclass(frozen=True)
 class IntervalSummary:
     """One snapshot interval k of a catch-up run."""
 
@@ -157,6 +175,20 @@ class IntervalSummary:
     expected: CaseSummary
     worst: CaseSummary
     verified: bool  # every check at this interval matched the full replay
+
+    def noise_checks(self) -> tuple[NoiseCheck, ...]:
+        """The measurements whose repeats are checked for noise: the run's warnings and a report's list of them."""
+        checks = []
+        for name in CASES:
+            case = self.case(name)
+            if self.interval:
+                checks.append(NoiseCheck(self.interval, f"catch-up ({name})", case.catchup_s))
+            if case.cold is not None:
+                checks.append(NoiseCheck(self.interval, f"cold catch-up ({name})", case.cold.catchup_s))
+        checks.append(NoiseCheck(self.interval, "replay", self.replay_s))
+        if self.interval:
+            checks.append(NoiseCheck(self.interval, "snapshot time", self.snapshot_s))
+        return tuple(checks)
 
     def case(self, name: str) -> CaseSummary:
         """The catch-up case ``name``: one of bench.results.schema.CASES."""
