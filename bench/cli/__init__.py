@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from bench import __version__
+from bench.cli.advise import advise
 from bench.cli.baseline import baseline_group
 from bench.cli.clean import clean
 from bench.cli.compare import compare_command
@@ -111,6 +112,7 @@ for command in (
     live,
     report,
     compare_command,
+    advise,
     baseline_group,
     demo,
     export,
