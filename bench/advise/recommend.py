@@ -131,26 +131,25 @@ class Advice:
 
 
 def readable_floor(value: float) -> int | None:
-    """The largest readable interval (1, 2, 2.5, 5 × 10^n) at most ``value``; None below 1."""
+    """The largest readable interval (1, 2, 2.5, 5 × 10^n, whole) at most ``value``; None below 1."""
     if not value >= 1:
         return None
-    exponent = math.floor(math.log10(value))
-    for power in (exponent + 1, exponent, exponent - 1):  # log10's rounding may be off by one
-        for mantissa in reversed(READABLE):
-            candidate = mantissa * 10.0**power
-            if candidate <= value * (1 + 1e-12) and candidate >= 1:
-                return round(candidate)
-    return 1
+    below = [k for k in readable_between(1, value) if k <= value]
+    return below[-1]
 
 
 def readable_between(low: float, high: float) -> list[int]:
-    """Every readable interval from ``low`` to ``high``, ascending."""
-    found = []
-    power = 0 if low < 1 else math.floor(math.log10(low))
+    """Every readable interval (a whole number of events) from ``low`` to ``high``, ascending."""
+    found: set[int] = set()
+    power = 0 if low < 10 else math.floor(math.log10(low)) - 1  # one decade early: log10 may round up
     while 10.0**power <= high:
-        found += [round(m * 10.0**power) for m in READABLE if low <= m * 10.0**power <= high]
+        for mantissa in READABLE:
+            # Integer arithmetic, so 2.5M is exactly 2,500,000 and 2.5 (not whole) is never one.
+            tenths = round(mantissa * 10) * 10**power
+            if tenths % 10 == 0 and low <= tenths // 10 <= high:
+                found.add(tenths // 10)
         power += 1
-    return sorted(set(found))
+    return sorted(found)
 
 
 def advise(fit: Fit, inputs: AdviceInputs) -> Advice:
