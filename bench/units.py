@@ -34,6 +34,14 @@ def format_interval(k: int) -> str:
     return f"{k:,}"
 
 
+def approx_interval(k: float) -> str:
+    """A computed interval to three significant figures: 4156922.3 -> '4.16M', 155000 -> '155k', 870 -> '870'."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if k >= size:
+            return f"{k / size:.3g}{suffix}"
+    return f"{k:.3g}"
+
+
 def interval_label(k: int | float) -> str:
     """A snapshot interval as tables and axes name it: '0 (none)' for no snapshots, else as format_interval."""
     return "0 (none)" if int(k) == 0 else format_interval(int(k))

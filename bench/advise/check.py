@@ -76,11 +76,11 @@ def plan(advice: Advice, store: str | None) -> VerifyPlan:
     fit = advice.fit
     if advice.interval is None:
         raise CannotFit(f"nothing to verify: no interval meets the RTO ({advice.binding})")
-    if advice.interval > fit.head:
+    if store is None and advice.interval > fit.head:
         raise InvalidParameter(
             f"the recommended k={format_interval(advice.interval)} exceeds the runs' head {fit.head:,}: a run there "
-            f"takes no snapshot, so it cannot be measured on this store; verify on a store of more than "
-            f"{format_interval(advice.interval)} events, given as store",
+            f"takes no snapshot, so it cannot be measured here; give store, one of more than "
+            f"{format_interval(advice.interval)} events",
             "store",
         )
     chosen = store or fit.store
@@ -104,6 +104,11 @@ def catchup_checks(advice: Advice, run: Run) -> list[Check]:
     row = run.interval(advice.interval)
     if row is None:
         raise CannotFit(f"run {run.run_id} did not measure k={advice.interval:,}")
+    if not row.snapshots:
+        raise CannotFit(
+            f"run {run.run_id} took no snapshot at k={advice.interval:,} (its store's head is {row.head:,}); "
+            "verify on a store holding more events than k"
+        )
     line = advice.fit.line
     checks = []
     for name in CASES:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.advise import model
 from bench.advise.fit import Fit
-from bench.units import format_bytes, format_duration, format_interval, format_rate, format_seconds
+from bench.units import approx_interval, format_bytes, format_duration, format_interval, format_rate, format_seconds
 from stores.errors import InvalidParameter
 
 READABLE = (1.0, 2.0, 2.5, 5.0)  # the mantissas of a readable interval
@@ -219,7 +219,7 @@ def _decide(
     label, rate, limit = min(limits, key=lambda item: item[2] or 0.0)
     assert limit is not None
     reasons.append(
-        f"k_rto = μ_tail (RTO (1 − λ/μ_tail) − L) = {format_interval(round(limit))} events "
+        f"k_rto = μ_tail (RTO (1 − λ/μ_tail) − L) = {approx_interval(limit)} events "
         f"at {format_rate(rate)}: the largest k whose worst case meets the RTO {rto}"
     )
     if inputs.storage_budget is not None and storage > inputs.storage_budget:
@@ -238,7 +238,7 @@ def _decide(
     if young <= limit:
         return "cost-optimum", young, limit
     reasons.append(
-        f"the cost optimum k* {format_interval(round(young))} would miss the RTO "
+        f"the cost optimum k* {approx_interval(young)} would miss the RTO "
         f"(worst {_seconds(model.worst_staleness(line, young, rate))} at {format_rate(rate)}): k_rto binds"
     )
     return label, limit, limit
@@ -329,7 +329,7 @@ def _recommendation_line(
     text = "; ".join(parts)
     if young is not None and inputs.mtbf_s is not None:
         text += (
-            f"; k* = sqrt(2 λ δ μ_tail M) = {format_interval(round(young))} (Young 1974) with a restart every "
+            f"; k* = sqrt(2 λ δ μ_tail M) = {approx_interval(young)} (Young 1974) with a restart every "
             f"{format_duration(inputs.mtbf_s)}"
         )
         if daly is not None and readable_floor(daly) != readable_floor(young):

@@ -20,7 +20,7 @@ NOTE = (
 def render(advice: Advice, form: str) -> str:
     """``advice`` as ``form``, one of FORMATS."""
     if form == "json":
-        return json.dumps(advice.to_json(), indent=2)
+        return json.dumps(advice.to_json(), indent=2, ensure_ascii=False)
     if form == "markdown":
         return markdown(advice)
     return table(advice)
