@@ -98,6 +98,7 @@ def cli() -> None:
       catchup run data/ledger --projection balances --intervals 0,10k,100k
       catchup show results/<run>
       catchup compare baseline:main results/<run>
+      catchup advise latest --rto 30s --rate 5k --restarts 4/day
     """
 
 
