@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,7 +193,7 @@ def fit_runs(runs: Sequence[Run]) -> Fit:
 Values = dict[tuple[int, str, str], list[float]]
 
 
-def _points(values: Sequence[Values], phase_of: Any) -> list[tuple[float, float]]:
+def _points(values: Sequence[Values], phase_of: Callable[[str], str]) -> list[tuple[float, float]]:
     """Every (tail, catch-up seconds) pair at k > 0 in the phases ``phase_of`` names, repeat by repeat."""
     points: list[tuple[float, float]] = []
     for found in values:

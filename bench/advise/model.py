@@ -18,11 +18,13 @@ checkpoint cost C = λδ/μ_tail: the waste λδ/k + k/(2μ_tail M) is C/τ + τ
 term, and τ* = sqrt(2CM). Daly (2006, "A higher order estimate of the optimum checkpoint
 interval for restart dumps", FGCS 22(3)) refines τ* for failures during the checkpoint
 and the rework: τ = sqrt(2CM)(1 + sqrt(C/(2M))/3 + C/(18M)) − C for C < 2M, else τ = M.
-Applied through the same mapping, k = μ_tail τ. The mapping carries Daly's terms over
-only as an estimate (his failures strike per second of work, here per second of wall
-time, and a restart's rework is replayed at μ_tail, not redone at the pace it arrived);
-C/M is tiny in practice, so the correction rarely changes a rounded interval, and the
-advice shows it only where it does.
+Applied through the same mapping, k = μ_tail τ. The first-order waste is the same
+function of τ in both, so Young's optimum maps exactly; Daly's higher-order terms count
+restarts that strike within a segment's τ + C seconds (the checkpoint and the rework
+included), and here the time between snapshots is k/λ seconds of wall time, not τ, so
+they carry over as an estimate only. C/M is tiny in practice (δ in milliseconds, M in
+hours), so the correction rarely changes a rounded interval, and the advice shows it
+only where it does.
 """
 
 from __future__ import annotations
