@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from bench.advise.render import FORMATS
 from bench.cli.options import QUIET, progress
 from bench.cli.types import Count, Duration, Frequency, Rate, Size
 from bench.results.schema import DEFAULT_RESULTS_DIR
@@ -15,7 +16,6 @@ if TYPE_CHECKING:
     from bench.advise.recommend import Advice
 
 VERIFY_OBSERVE_S = 1.0
-FORMATS = ("table", "json", "markdown")  # bench.advise.render.FORMATS, kept light here for --help
 
 
 @click.command()
