@@ -19,7 +19,8 @@ inputs: RTO 0.1 s, rate 50k events/s, a restart every 6 h, log 500M events, reta
 runs: 20261201T100000Z-balances
 
 - fit over 12 warm catch-ups of balances v1 (dataset d1, head 1,000,000): catch-up = 20 ms + tail / 2M events/s; \
-R² 0.998, residuals RMS 816 µs, tails 5,000 to 99,999 events
+R² 0.998, residuals RMS 816 µs, tails 5,000 to 99,999 events; the advice uses this warm line (catchup run --cold \
+measures cold restarts)
 - μ full replay 1.6M events/s (the median of 3 repeats of the k=0 pass); δ 4 ms and b 50 kB per snapshot (the median \
 over k=10k,100k of each pass's seconds and bytes per snapshot; the state is assumed as measured)
 - without snapshots, a new projection over 500M events replays for 5.21 min at μ; stale 5.38 min while writes \

@@ -286,7 +286,13 @@ def _fit_line(fit: Fit) -> str:
         f"fit over {line.n} {kind} of {fit.projection} ({fit.dataset}): catch-up = {format_seconds(line.fixed_s)} "
         f"+ tail / {format_rate(line.tail_rate)}; R² {line.r2:.3f}, "
         f"residuals RMS {format_seconds(line.rms_residual_s)}, "
-        f"tails {tails[0]:,.0f} to {tails[-1]:,.0f} events"
+        f"tails {tails[0]:,.0f} to {tails[-1]:,.0f} events; "
+        + (
+            f"the advice uses this cold line, as a restart is cold (warm catch-ups: "
+            f"{format_seconds(fit.warm.fixed_s)} + tail / {format_rate(fit.warm.tail_rate)})"
+            if line.kind == "cold"
+            else "the advice uses this warm line (catchup run --cold measures cold restarts)"
+        )
     )
 
 
