@@ -13,6 +13,7 @@ from bench.advise.fit import COLD, WARM, CannotFit, Fit, Line, fit_line, fit_run
 from bench.advise.recommend import BINDING, AdviceInputs, advise, readable_between, readable_floor
 from bench.advise.runs import LATEST, resolve_runs
 from bench.results import ResultsError
+from bench.units import approx_interval, format_duration, parse_duration, parse_frequency, parse_size
 from stores.errors import InvalidParameter
 from tests.runs import line_run
 
@@ -118,7 +119,10 @@ def test_cold_restarts_give_the_line_the_advice_uses(tmp_path: Path) -> None:
     assert (fit.line.fixed_s, fit.line.tail_rate) == (pytest.approx(0.3), pytest.approx(1e6))
     assert fit.warm.fixed_s == pytest.approx(0.02)
     advice = advise(fit, AdviceInputs(rto_s=2.0, rate=5_000))
-    assert "cold restarts" in advice.reasons[0]
+    assert advice.reasons[0].startswith("fit over 18 cold restarts (a fresh process, page cache evicted) of balances")
+    assert advice.reasons[0].endswith(
+        "the advice uses this cold line, as a restart is cold (warm catch-ups: 20 ms + tail / 2M events/s)"
+    )
     # k_rto on the cold line: 1M × (2 × (1 − 0.005) − 0.3) = 1.69M.
     assert advice.k_rto == pytest.approx(1_690_000)
 
@@ -275,3 +279,37 @@ def test_inputs_are_checked() -> None:
         AdviceInputs(rto_s=1, rate=5_000, peak_rate=1_000)
     with pytest.raises(InvalidParameter, match=r"^retain 0 is below 1"):
         AdviceInputs(rto_s=1, rate=5_000, retain=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("500ms", 0.5), ("30s", 30.0), ("5m", 300.0), ("5min", 300.0), ("2h", 7200.0), ("1d", 86400.0), ("1.5", 1.5)],
+)
+def test_durations_parse_with_units(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("10GB", 1e10), ("500MB", 5e8), ("512MiB", 512 * 2**20), ("1.5TB", 1.5e12), ("1000", 1e3)]
+)
+def test_sizes_parse_with_units(text: str, size: float) -> None:
+    assert parse_size(text) == pytest.approx(size)
+
+
+def test_frequencies_and_the_words_they_refuse() -> None:
+    assert parse_frequency("4/day") == pytest.approx(4 / 86_400)
+    assert parse_frequency("1/h") == pytest.approx(1 / 3_600)
+    assert parse_frequency("10/week") == pytest.approx(10 / 604_800)
+    for parse, bad in (
+        (parse_duration, "30x"),
+        (parse_duration, "-1s"),
+        (parse_size, "10 parsecs"),
+        (parse_frequency, "4"),
+    ):
+        with pytest.raises(ValueError):
+            parse(bad)
+
+
+def test_long_times_and_computed_intervals_read_as_said() -> None:
+    assert [format_duration(s) for s in (45.0, 312.5, 21_600.0, 3 * 86_400.0)] == ["45 s", "5.21 min", "6 h", "3 days"]
+    assert [approx_interval(k) for k in (4_156_922.3, 155_000.0, 870.0)] == ["4.16M", "155k", "870"]
