@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.advise import model
 from bench.advise.check import TOLERANCE, Check
+from bench.advise.fit import fit_runs
 from bench.results import list_runs, load_run
 from tests.cli_calls import run
 from tests.data import SMALL
-from tests.runs import make_ledger, make_run
+from tests.runs import line_run, make_ledger, make_run
 
 LINE = re.compile(r"^  (.+): predicted (\S+ \S+|never), measured (\S+ \S+|never)(?: \(([+-]\d+\.\d)%\))?$")
 
@@ -29,14 +31,26 @@ def test_verify_measures_the_recommended_interval(tmp_path: Path) -> None:
     store = make_ledger(tmp_path / "store", replace(SMALL, events=200_000))
     results = tmp_path / "results"
     fitted = make_run(store, results, "balances_per_event", intervals=(0, 10_000, 100_000))
-    # An RTO a catch-up of about 50k events meets: the recommendation lies inside the head of 200k.
+    # The RTO a worst case of 60k events takes on this machine's line: the recommendation (50k) lies inside the head.
+    rto_s = model.worst_staleness(fit_runs([fitted]).line, 60_000, 5_000)
+    assert rto_s is not None
     code, out, err = run(
-        "advise", str(fitted.path), "--rto", "60ms", "--rate", "5k", "--verify", "--results", str(results), "-q"
+        "advise",
+        str(fitted.path),
+        "--rto",
+        f"{rto_s:.6f}s",
+        "--rate",
+        "5k",
+        "--verify",
+        "--results",
+        str(results),
+        "-q",
     )
     assert code == 0, err
     recommended = re.search(r"^advice: snapshot every (\S+) events", out, re.M)
     assert recommended, out
     k = recommended.group(1)
+    assert k == "50k"
     verify = out[out.index("\nverify: ") :]
     assert re.search(rf"^verify: catchup run at k={k.replace('k', ',000')} on {re.escape(store)}: ", verify, re.M)
     assert re.search(rf"^verify: catchup live at k={k.replace('k', ',000')} and 5,000 events/s: ", verify, re.M)
@@ -62,15 +76,18 @@ def test_verify_measures_the_recommended_interval(tmp_path: Path) -> None:
 def test_verify_on_a_store_too_short_for_k(tmp_path: Path, store_given: bool) -> None:
     store = make_ledger(tmp_path / "store")  # 30k events
     results = tmp_path / "results"
-    fitted = make_run(store, results, "balances", intervals=(0, 1_000, 10_000), repeats=1)
+    # Runs on a known line, claiming the real store: the advice (k of millions) does not depend on noise.
+    fitted = line_run(results, head=30_000, intervals=(0, 1_000, 10_000), store=store)
     args = ["advise", str(fitted.path), "--rto", "10s", "--rate", "5k", "--verify", "--results", str(results), "-q"]
-    code, _, err = run(*args, *(["--store", store] if store_given else []))
-    assert code == 1
+    code, out, err = run(*args, *(["--store", store] if store_given else []))
+    assert code == 1 and out.startswith("advice: snapshot every ")
     if store_given:  # the run is measured, and found to have taken no snapshot
         assert re.fullmatch(
             r"Error: run \S+ took no snapshot at k=\S+ \(its store's head is 30,000\); verify on a store holding "
             r"more events than k\n",
             err,
         ), err
+        assert len(list_runs(results)) == 2
     else:
         assert err.startswith("Error: the recommended k=") and "exceeds the runs' head 30,000" in err
+        assert len(list_runs(results)) == 1
