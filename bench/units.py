@@ -40,6 +40,14 @@ def format_interval(k: int) -> str:
     return f"{k:,}"
 
 
+def approx_interval(k: float) -> str:
+    """A computed interval to three significant figures: 4156922.3 -> '4.16M', 155000 -> '155k', 870 -> '870'."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if k >= size:
+            return f"{k / size:.3g}{suffix}"
+    return f"{k:.3g}"
+
+
 def interval_label(k: int | float) -> str:
     """A snapshot interval as tables and axes name it: '0 (none)' for no snapshots, else as format_interval."""
     return "0 (none)" if int(k) == 0 else format_interval(int(k))
@@ -88,3 +96,49 @@ DIVERGED = "DIVERGED"  # a verification cell that failed; reports mark it
 
 def verified_label(ok: bool) -> str:
     return "yes" if ok else DIVERGED
+
+
+_DURATION = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|min|h|d)?$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+DURATION_FORM = "a number with a unit: 500ms, 30s, 5m, 2h or 1d (no unit: seconds)"
+_SIZE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*([kKMGT]i?B|B)?$")
+_SIZE_UNITS = {"B": 1, "kB": 10**3, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_SIZE_UNITS |= {"KiB": 2**10, "kiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+SIZE_FORM = "a number of bytes with a unit: 500MB, 10GB, 1.5TB or 512MiB (no unit: bytes)"
+_PER = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*/\s*(s|m|min|h|d|day|week)$")
+_PER_UNITS = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "day": 86400.0, "week": 604800.0}
+FREQUENCY_FORM = "a count per period: 4/day, 1/h, 10/week (periods s, min, h, day, week)"
+
+
+def parse_duration(text: str) -> float:
+    """'500ms', '30s', '5m', '2h', '1d', '1.5' (seconds) -> seconds; ValueError otherwise."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+
+
+def parse_size(text: str) -> float:
+    """'10GB', '500MB', '512MiB', '1000' (bytes) -> bytes; decimal units as format_bytes writes them."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _SIZE_UNITS[match.group(2) or "B"]
+
+
+def parse_frequency(text: str) -> float:
+    """'4/day', '1/h', '10/week' -> events per second; ValueError otherwise."""
+    match = _PER.match(text.strip())
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) / _PER_UNITS[match.group(2)]
+
+
+def format_duration(seconds: float) -> str:
+    """A long time as a reader says it: 45 s -> format_seconds; 1.5 min, 2.4 h, 3.1 days."""
+    if seconds < 60:
+        return format_seconds(seconds)
+    for unit, scale in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= scale * (2 if unit == "days" else 1):
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 60:.3g} min"

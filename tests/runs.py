@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,97 @@ def interval_summary(interval: int = 1_000, head: int = 30_000, **overrides: Any
         verified=True,
     )
     return replace(row, **overrides)
+
+
+def line_run(
+    results_dir: Path,
+    *,
+    fixed_s: float = 0.02,
+    tail_rate: float = 2e6,
+    intervals: tuple[int, ...] = (0, 10_000, 100_000, 1_000_000),
+    head: int = 2_000_000,
+    repeats: int = 3,
+    replay_rate: float = 1.6e6,
+    snapshot_s: float = 0.004,
+    snapshot_bytes: float = 50_000.0,
+    cold: tuple[float, float] | None = None,
+    noise_s: float = 0.0,
+    projection: str = "balances",
+    version: int = 1,
+    dataset_id: str = "d1",
+    created_at: datetime | None = None,
+    store: str = "data/ledger",
+) -> Run:
+    """A catch-up run whose samples lie on c(T) = fixed_s + T/tail_rate (± noise_s by repeat), written for real.
+
+    Each k > 0 is measured at tails k//2 (expected) and k-1 (worst); each pass's
+    snapshots cost ``snapshot_s`` and ``snapshot_bytes`` apiece and its replay runs at
+    ``replay_rate``. ``cold`` = (fixed, tail rate) adds cold restarts on that line.
+    Summarised by bench.summarize, as a real run is.
+    """
+    from datetime import UTC
+
+    from bench.results import SNAPSHOT_PASS, Sample, catchup_phase, cold_phase, write_run
+    from bench.results.summary import CASE_PARTS, COLD_PARTS
+    from bench.results.tables import SAMPLE_METRICS
+    from bench.summarize import build_summary
+
+    samples: list[Sample] = []
+
+    def add(k: int, repeat: int, phase: str, metric: str, value: float) -> None:
+        samples.append(Sample(k, repeat, phase, metric, float(value), SAMPLE_METRICS[phase][metric]))
+
+    for k in intervals:
+        snapshots = head // k if k else 0
+        for repeat in range(repeats):
+            jitter = noise_s * (repeat - (repeats - 1) / 2)
+            replay = head / replay_rate
+            for metric, value in (
+                ("replay_s", replay),
+                ("fetch_s", replay * 0.4),
+                ("apply_s", replay * 0.6),
+                ("events_per_s", replay_rate),
+                ("snapshot_s", snapshots * snapshot_s),
+                ("snapshot_state_s", snapshots * snapshot_s / 4),
+                ("snapshot_save_s", snapshots * snapshot_s * 3 / 4),
+                ("overhead_pct", 100 * snapshots * snapshot_s / replay),
+                ("snapshots", snapshots),
+                ("snapshot_bytes", snapshots * snapshot_bytes),
+            ):
+                add(k, repeat, SNAPSHOT_PASS, metric, value)
+            if not k:
+                continue
+            for case, tail in (("expected", k // 2), ("worst", k - 1)):
+                lines = [(catchup_phase(case), fixed_s, tail_rate, CASE_PARTS)]
+                if cold is not None:
+                    lines.append((cold_phase(case), cold[0], cold[1], COLD_PARTS))
+                for phase, fixed, rate, parts in lines:
+                    add(k, repeat, phase, "catchup_s", fixed + tail / rate + jitter)
+                    add(k, repeat, phase, "tail_events", tail)
+                    add(k, repeat, phase, "snapshot_position", head - tail)
+                    for part in parts:
+                        add(k, repeat, phase, part, (fixed + tail / rate) / len(parts))
+                    if phase.startswith("cold"):
+                        add(k, repeat, phase, "evicted_bytes", 1e6)
+    summary, warnings = build_summary(samples, [], head)
+    return write_run(
+        results_dir,
+        label=projection,
+        created_at=created_at or datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+        config={
+            "store": store,
+            "projection": {"spec": projection, "name": projection, "version": version, "kind": "vectorised"},
+            "intervals": list(intervals),
+            "repeats": repeats,
+            "warmup": 0,
+            "batch_size": 65_536,
+            "cold": cold is not None,
+        },
+        environment={},
+        store={"uri": store, "backend": "parquet", "head": head},
+        dataset={"id": dataset_id, "params": {"events": head}},
+        summary=summary,
+        verification=[],
+        warnings=warnings,
+        samples=samples,
+    )

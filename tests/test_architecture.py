@@ -1,8 +1,8 @@
 """The house rules that a reader of the code relies on: imports point one way, --help is light.
 
 Layers of bench, each importing only from itself and the layers before it:
-leaves <- results <- engine <- {live, compare, report, export, pytest_plugin} <- demo <- {cli, perf}.
-live, compare, report, export and pytest_plugin never import one another; nothing imports
+leaves <- results <- engine <- {live, compare, report, advise, export, pytest_plugin} <- demo <- {cli, perf}.
+live, compare, report, advise, export and pytest_plugin never import one another; nothing imports
 cli; stores, projections and generators never import bench. Imports inside functions and
 under TYPE_CHECKING count: a lazy import is still a dependency.
 """
@@ -34,7 +34,7 @@ ENGINE = {
     "bench.state",
     "bench.verify",
 }
-USES = ("bench.live", "bench.compare", "bench.report", "bench.export", "bench.pytest_plugin")
+USES = ("bench.live", "bench.compare", "bench.report", "bench.advise", "bench.export", "bench.pytest_plugin")
 TOP = ("bench.cli", "bench.perf")
 
 
@@ -141,12 +141,17 @@ def test_the_same_layer_may_not_cross_groups_but_may_stay_within_one() -> None:
     assert violations("bench.live.tailing", "from bench.live.config import LiveConfig") == []
     assert violations("bench.compare.judge", "from bench.results import Run\nfrom bench.replay import replay") == []
     assert violations("bench.export", "from bench.pytest_plugin import ReplayBenchmark") != []
+    # The report will show advise's answer: advise reads runs through bench.results, never a sibling.
+    assert violations("bench.advise.fit", "from bench.live.config import LiveConfig") != []
+    assert violations("bench.advise.recommend", "from bench.advise.fit import Fit") == []
 
 
 HEAVY = ("scipy", "matplotlib", "polars")
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["compare"], ["report"], ["live"], ["demo"], ["generate"]])
+@pytest.mark.parametrize(
+    "command", [[], ["run"], ["compare"], ["report"], ["live"], ["advise"], ["demo"], ["generate"]]
+)
 def test_help_imports_none_of_the_heavy_libraries(command: list[str]) -> None:
     probe = (
         "import sys\n"

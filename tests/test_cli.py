@@ -166,7 +166,7 @@ def test_missing_argument_is_a_usage_error() -> None:
     assert run("generate") == (2, "", "Error: Missing argument 'STORE'. Try 'catchup generate --help'.\n")
 
 
-@pytest.mark.parametrize("command", ["generate", "info"])
+@pytest.mark.parametrize("command", ["generate", "info", "advise"])
 def test_every_command_has_an_example_in_its_help(command: str) -> None:
     code, out, _ = run(command, "--help")
     assert code == 0 and "Example:" in out and f"catchup {command} " in out

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from bench import __version__
+from bench.cli.advise import advise
 from bench.cli.baseline import baseline_group
 from bench.cli.clean import clean
 from bench.cli.compare import compare_command
@@ -97,6 +98,7 @@ def cli() -> None:
       catchup run data/ledger --projection balances --intervals 0,10k,100k
       catchup show results/<run>
       catchup compare baseline:main results/<run>
+      catchup advise latest --rto 30s --rate 5k --restarts 4/day
     """
 
 
@@ -111,6 +113,7 @@ for command in (
     live,
     report,
     compare_command,
+    advise,
     baseline_group,
     demo,
     export,

@@ -22,7 +22,13 @@ RESULTS_DIR = click.option(
 QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 
 # Library parameters whose flag is not their name with dashes (see ``flag``).
-_FLAGS = {"max_duration_s": "--max-duration", "observe_s": "--observe", "formats": "--format"}
+_FLAGS = {
+    "max_duration_s": "--max-duration",
+    "observe_s": "--observe",
+    "formats": "--format",
+    "rto_s": "--rto",
+    "mtbf_s": "--mtbf",
+}
 
 
 def flag(parameter: str) -> str:

@@ -1,13 +1,23 @@
-"""Click parameter types for the values catchup takes: counts and rates with suffixes, UTC times."""
+"""Click parameter types for the values catchup takes: counts and rates with suffixes, durations, sizes, UTC times."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import click
 
-from bench.units import parse_count, parse_rate
+from bench.units import (
+    DURATION_FORM,
+    FREQUENCY_FORM,
+    SIZE_FORM,
+    parse_count,
+    parse_duration,
+    parse_frequency,
+    parse_rate,
+    parse_size,
+)
 
 
 class Count(click.ParamType[int]):
@@ -109,3 +119,49 @@ class Percent(click.ParamType[float]):
         if not 0 <= number < 1000:
             self.fail(f"{value!r} is out of range; use a percentage from 0% to 999%", param, ctx)
         return number / 100
+
+
+class _Positive(click.ParamType[float]):
+    """A finite amount above 0 read by a bench.units parser; its form is said when it does not parse."""
+
+    parse: Callable[[str], float]
+    form: str
+    what: str
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            number = type(self).parse(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not {self.what}; use {self.form}", param, ctx)
+        if not (math.isfinite(number) and number > 0):
+            self.fail(f"{value!r} is not above 0; use {self.form}", param, ctx)
+        return number
+
+
+class Duration(_Positive):
+    """Seconds, from '500ms', '30s', '5m', '2h', '1d' or a bare number of seconds."""
+
+    name = "duration"
+    parse = staticmethod(parse_duration)
+    form = DURATION_FORM
+    what = "a duration"
+
+
+class Size(_Positive):
+    """Bytes, from '10GB', '500MB', '512MiB' or a bare number of bytes."""
+
+    name = "size"
+    parse = staticmethod(parse_size)
+    form = SIZE_FORM
+    what = "a size"
+
+
+class Frequency(_Positive):
+    """Events per second, from a count per period: '4/day', '1/h', '10/week'."""
+
+    name = "count/period"
+    parse = staticmethod(parse_frequency)
+    form = FREQUENCY_FORM
+    what = "a frequency"
