@@ -63,7 +63,7 @@ def interval_figure(advice: Advice) -> Figure:
         values += [s for _, s in measured]
     axes.axhline(
         inputs.rto_s,
-        color=colour_of(2),
+        color=colour_of(3),
         linestyle=":",
         linewidth=2,
         label=f"RTO {format_seconds(inputs.rto_s)}",
