@@ -73,6 +73,13 @@ def _columns(advice: Advice) -> list[tuple[str, Callable[[Candidate], str]]]:
     return columns
 
 
+def candidate_cells(advice: Advice) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """The candidate table as text cells, (header, rows), for a document that draws its own tables (the report)."""
+    columns = _columns(advice)
+    header = tuple(name or ("source" if index == 1 else "") for index, (name, _) in enumerate(columns))
+    return header, tuple(tuple(cell(row) for _, cell in columns) for row in advice.candidates)
+
+
 def table(advice: Advice) -> str:
     columns = _columns(advice)
     cells = [tuple(name for name, _ in columns)]

@@ -8,26 +8,18 @@ from typing import TYPE_CHECKING
 import click
 
 from bench.advise.render import FORMATS
-from bench.cli.options import QUIET, progress
-from bench.cli.types import Count, Duration, Frequency, Rate, Size
+from bench.cli.options import QUIET, advice_options, progress
 from bench.results.schema import DEFAULT_RESULTS_DIR
 
 if TYPE_CHECKING:
-    from bench.advise.recommend import Advice
+    from bench.advise.recommend import Advice, AdviceInputs
 
 VERIFY_OBSERVE_S = 1.0
 
 
 @click.command()
 @click.argument("runs", metavar="RUN [RUN ...]", nargs=-1, required=True)
-@click.option("--rto", type=Duration(), required=True, help="The longest a restarted projection may be stale: 30s, 5m.")
-@click.option("--rate", type=Rate(), required=True, help="Ingest rate λ in production, events/s: 5k, 2M.")
-@click.option("--peak-rate", type=Rate(), help="A peak rate the RTO must hold at too.")
-@click.option("--restarts", type=Frequency(), help="How often a restart or redeploy happens: 4/day, 1/h.")
-@click.option("--mtbf", type=Duration(), help="Or the mean time between restarts: 6h.")
-@click.option("--log-size", type=Count(), help="Events in production, for the full replay without snapshots: 500M.")
-@click.option("--retain", type=Count(), default=2, show_default=True, metavar="N", help="Snapshots kept.")
-@click.option("--storage-budget", type=Size(), help="Bytes the kept snapshots may take: 10GB.")
+@advice_options(needed=True)
 @click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True, help="Output format.")
 @click.option(
     "--verify",
@@ -46,14 +38,7 @@ VERIFY_OBSERVE_S = 1.0
 @QUIET
 def advise(
     runs: tuple[str, ...],
-    rto: float,
-    rate: float,
-    peak_rate: float | None,
-    restarts: float | None,
-    mtbf: float | None,
-    log_size: int | None,
-    retain: int,
-    storage_budget: float | None,
+    inputs: AdviceInputs,
     form: str,
     verify: bool,
     store: str | None,
@@ -80,22 +65,10 @@ def advise(
       catchup advise latest --rto 2s --rate 50k --verify
     """
     from bench.advise.fit import fit_runs
-    from bench.advise.recommend import AdviceInputs
     from bench.advise.recommend import advise as recommend
     from bench.advise.render import render
     from bench.advise.runs import resolve_runs
 
-    if restarts is not None and mtbf is not None:
-        raise click.UsageError("--restarts and --mtbf both given; give one: how often (4/day) or how long between (6h)")
-    inputs = AdviceInputs(
-        rto_s=rto,
-        rate=rate,
-        peak_rate=peak_rate,
-        mtbf_s=mtbf if restarts is None else 1.0 / restarts,
-        log_size=log_size,
-        retain=retain,
-        storage_budget=storage_budget,
-    )
     advice = recommend(fit_runs(resolve_runs(runs, results_dir)), inputs)
     click.echo(render(advice, form))
     if verify:

@@ -27,6 +27,7 @@ from bench.report.document import (
     Report,
 )
 from bench.report.figures import frontier_points
+from bench.report.interval import IntervalSection, interval_blocks
 from bench.report.live import (
     LIVE_METHOD,
     live_alerts,
@@ -44,14 +45,25 @@ from bench.results.summary import NoiseCheck
 from bench.units import format_bytes, format_percent, format_rate, format_seconds, interval_label
 
 
-def build_report(runset: RunSet, figures: Sequence[RenderedFigure], generated_at: datetime) -> Report:
+def build_report(
+    runset: RunSet,
+    figures: Sequence[RenderedFigure],
+    generated_at: datetime,
+    interval: IntervalSection | None = None,
+    interval_figure: RenderedFigure | None = None,
+) -> Report:
+    """The report's blocks; with ``interval`` (advise's answer) the section "Which interval to run" and its figure."""
     blocks: list[Block] = [*_alerts(runset), Heading("The question")]
     blocks += [Paragraph(text) for text in _questions(runset)]
     blocks += [Heading("The answer in brief"), *_findings(runset)]
+    first = 1
+    if interval is not None:  # the decision the findings lead to, before the details; its figure is read first
+        blocks += interval_blocks(interval, interval_figure, first)
+        first += interval_figure is not None
     blocks += [Heading("Setup"), setup_table(runset)]
     blocks += [Heading("Results"), *_results_tables(runset)]
     blocks += [Heading("Figures")]
-    blocks += [FigureBlock(figure, number) for number, figure in enumerate(figures, start=1)]
+    blocks += [FigureBlock(figure, number) for number, figure in enumerate(figures, start=first)]
     blocks += [Heading("Method"), Bullets(_method(runset))]
     blocks += _noise_section(runset)
     blocks += [Heading("Environment"), environment_table(runset)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
@@ -32,6 +33,7 @@ from bench.report.figure_axes import (
     place_labels,
     tint,
 )
+from bench.report.interval_figure import interval_figure
 from bench.report.staleness import staleness_figure
 from bench.report.words import listing
 from bench.results import IntervalSummary, Run
@@ -39,15 +41,20 @@ from bench.results.run_set import RunSet
 from bench.units import format_rate, format_seconds, interval_label
 from stores.errors import InvalidParameter
 
+if TYPE_CHECKING:
+    from bench.advise.recommend import Advice
+
+Drawn = TypeVar("Drawn")  # what a figure is drawn from: a RunSet, or an Advice
+
 
 @dataclass(frozen=True)
-class _Spec:
+class _Spec(Generic[Drawn]):
     name: str
     title: str
     caption: str
-    draw: Callable[[RunSet], Figure]
-    # Sentences the caption adds for these runs and this drawing: what it left out, how its axes read.
-    notes: Callable[[RunSet, Figure], list[str]] = lambda runset, figure: []
+    draw: Callable[[Drawn], Figure]
+    # Sentences the caption adds for this subject and this drawing: what it left out, how its axes read.
+    notes: Callable[[Drawn, Figure], list[str]] = lambda subject, figure: []
 
 
 CATCHUP_FIGURE_NAMES = ("catchup_vs_interval", "throughput", "snapshot_cost", "frontier")
@@ -72,17 +79,21 @@ def draw_figure(runset: RunSet, name: str) -> Figure:
 
 def render_figures(runset: RunSet) -> list[RenderedFigure]:
     """The figures the runs have data for, drawn and encoded: PNG and SVG with the caption, and a PNG for embedding."""
-    rendered = []
-    for name in figures_for(runset):
-        spec = _SPEC_BY_NAME[name]
-        runs = _runs_for(runset, name)
-        figure = spec.draw(runs)
-        caption = " ".join([spec.caption, *spec.notes(runs, figure)])
-        embedded = encode(figure, "png")
-        add_caption(figure, caption)
-        png, svg = encode(figure, "png"), encode(figure, "svg")
-        rendered.append(RenderedFigure(spec.name, spec.title, caption, png, svg, embedded))
-    return rendered
+    return [_render(_SPEC_BY_NAME[name], _runs_for(runset, name)) for name in figures_for(runset)]
+
+
+def render_interval_figure(advice: Advice) -> RenderedFigure:
+    """The figure of the section "Which interval to run", drawn from ``advice`` and encoded as the others are."""
+    return _render(INTERVAL_FIGURE, advice)
+
+
+def _render(spec: _Spec[Drawn], subject: Drawn) -> RenderedFigure:
+    figure = spec.draw(subject)
+    caption = " ".join([spec.caption, *spec.notes(subject, figure)])
+    embedded = encode(figure, "png")
+    add_caption(figure, caption)
+    png, svg = encode(figure, "png"), encode(figure, "svg")
+    return RenderedFigure(spec.name, spec.title, caption, png, svg, embedded)
 
 
 def write_figures(figures: Sequence[RenderedFigure], folder: Path) -> list[Path]:
@@ -366,6 +377,20 @@ _SPECS = (
         "caught up says so, with the rate its lag grew.",
         staleness_figure,
     ),
+)
+
+
+INTERVAL_FIGURE: _Spec[Advice] = _Spec(
+    "which_interval",
+    "Which interval to run",
+    "Lower is fresher. The predicted worst-case staleness after a restart just before a snapshot, "
+    "(L + k/μ_tail) / (1 − λ/μ_tail) from the fitted catch-up line, against the snapshot interval k (log scale): "
+    "thick solid at the ingest rate λ, dashed at the peak rate when one was given, thin grey without writes "
+    "(λ = 0), which is the fitted line itself; the black points are the measured worst-case catch-ups (median "
+    "over repeats, taken without writes), so they lie on the grey line as far as the fit is good. The dotted "
+    "horizontal line is the RTO: an interval meets it where its curves run under it. The vertical dashed line "
+    "marks the recommended k (absent when no interval meets the RTO).",
+    interval_figure,
 )
 
 

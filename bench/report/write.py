@@ -14,17 +14,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.report.content import build_report
 from bench.report.document import FORMATS
-from bench.report.figures import render_figures, write_figures
+from bench.report.figures import render_figures, render_interval_figure, write_figures
 from bench.report.html import render_html
+from bench.report.interval import interval_section
 from bench.report.markdown import render_markdown
 from bench.results import Run
 from bench.results.atomic import write_file_whole, write_folder_whole
 from bench.results.run_set import RunSet
 from bench.results.schema import stamp
 from stores.errors import CatchupError, InvalidParameter
+
+if TYPE_CHECKING:
+    from bench.advise.recommend import AdviceInputs
 
 REPORTS_FOLDER = "reports"
 FIGURES_FOLDER = "figures"
@@ -46,15 +51,23 @@ def write_report(
     out: Path | None = None,
     formats: Sequence[str] | None = None,
     now: datetime | None = None,
+    advice: AdviceInputs | None = None,
 ) -> WrittenReport:
-    """Write the report of ``runs`` in each of ``formats`` (default: from ``out``'s suffix, else html)."""
+    """Write the report of ``runs`` in each of ``formats`` (default: from ``out``'s suffix, else html).
+
+    With ``advice`` (the production settings of ``catchup advise``) the report has the
+    section "Which interval to run"; CannotFit when no run is a catch-up run.
+    """
     runset = RunSet.of(runs)
     generated_at = (now or datetime.now(UTC)).astimezone(UTC)
     wanted = _formats(out, formats)
     targets = _targets(runset, out, wanted, generated_at)
     folder = targets[0].parent
+    section = None if advice is None else interval_section(runset, advice)
+    extra = None if section is None or section.advice is None else render_interval_figure(section.advice)
     figures = render_figures(runset)
-    report = build_report(runset, figures, generated_at)
+    report = build_report(runset, figures, generated_at, section, extra)
+    figures = [*([extra] if extra else []), *figures]  # written in the order the report numbers them
     try:
         folder.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
