@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from bench.advise.render import FORMATS
-from bench.cli.options import QUIET, advice_options, progress
-from bench.results.schema import DEFAULT_RESULTS_DIR
+from bench.cli.options import QUIET, advice_options, progress, results_option
 
 if TYPE_CHECKING:
     from bench.advise.recommend import Advice, AdviceInputs
@@ -27,14 +26,7 @@ VERIFY_OBSERVE_S = 1.0
     help="Measure the recommendation: a catchup run at its k, and a catchup live at k and --rate.",
 )
 @click.option("--store", help="The store --verify measures on (default: the one the runs name).")
-@click.option(
-    "--results",
-    "results_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_RESULTS_DIR,
-    show_default=True,
-    help="Where 'latest' is looked for, and where --verify writes its runs.",
-)
+@results_option("Where 'latest' is looked for, and where --verify writes its runs.")
 @QUIET
 def advise(
     runs: tuple[str, ...],

@@ -7,22 +7,15 @@ from pathlib import Path
 import click
 
 from bench.cli.exits import Exit
+from bench.cli.options import results_option
 from bench.cli.types import Percent
 from bench.compare.judge import DEFAULT_ALPHA, DEFAULT_METRICS, METRICS, PASSED, REGRESSION, UNDECIDED
 from bench.compare.render import FORMATS
-from bench.results.schema import DEFAULT_RESULTS_DIR
 
 # The gate's answer as an exit code.
 GATE_EXITS = {PASSED: Exit.OK, REGRESSION: Exit.REGRESSION, UNDECIDED: Exit.ERROR}
 
-RESULTS = click.option(
-    "--results",
-    "results_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_RESULTS_DIR,
-    show_default=True,
-    help="The results folder whose baselines/ holds the named baselines.",
-)
+RESULTS = results_option("The results folder whose baselines/ holds the named baselines.")
 _METRIC_HELP = "; ".join(f"{metric.name}: {metric.meaning}" for metric in METRICS.values())
 
 

@@ -27,6 +27,19 @@ RESULTS_DIR = click.option(
 )
 QUIET = click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 
+
+def results_option(purpose: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--results``, the folder of run folders a command reads (and writes): ``purpose`` is its help."""
+    return click.option(
+        "--results",
+        "results_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_RESULTS_DIR,
+        show_default=True,
+        help=purpose,
+    )
+
+
 # Library parameters whose flag is not their name with dashes (see ``flag``).
 _FLAGS = {
     "max_duration_s": "--max-duration",

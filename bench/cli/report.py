@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bench.cli.options import advice_options
+from bench.cli.options import advice_options, results_option
 from bench.report.document import FORMATS
-from bench.results.schema import DEFAULT_RESULTS_DIR
 
 if TYPE_CHECKING:
     from bench.advise.recommend import AdviceInputs
@@ -39,14 +38,7 @@ def echo_written(written: WrittenReport) -> None:
     help="A .html or .md file, or a folder for report.<format>. Default: the run's folder for one run, "
     "<results>/reports/<stamp>-<names>/ for several.",
 )
-@click.option(
-    "--results",
-    "results_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_RESULTS_DIR,
-    show_default=True,
-    help="Where 'latest' is looked for.",
-)
+@results_option("Where 'latest' is looked for.")
 @advice_options(needed=False)
 def report(
     runs: tuple[str, ...], formats: tuple[str, ...], out: Path | None, results_dir: Path, inputs: AdviceInputs | None
