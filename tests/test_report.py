@@ -15,7 +15,8 @@ from PIL import Image
 
 from bench.cli.text import format_summary
 from bench.report.figure_axes import add_caption
-from bench.report.figures import CATCHUP_FIGURE_NAMES, draw_figure, frontier_points, render_figures
+from bench.report.figures import CATCHUP_FIGURE_NAMES, draw_figure, render_figures
+from bench.report.frontier import frontier_points
 from bench.report.write import write_report
 from bench.results import IntervalSummary, Run, load_run
 from bench.results.run_set import RunSet

@@ -26,7 +26,7 @@ from bench.report.document import (
     RenderedFigure,
     Report,
 )
-from bench.report.figures import frontier_points
+from bench.report.frontier import frontier_points
 from bench.report.interval import IntervalSection, interval_blocks
 from bench.report.live import (
     LIVE_METHOD,
