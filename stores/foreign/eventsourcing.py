@@ -1,0 +1,252 @@
+"""Preset ``eventsourcing``: the Python eventsourcing library's ``<application>_events`` table.
+
+The library's Postgres recorder (``eventsourcing.postgres``, 9.x) keeps an application's
+events in ``<schema>.<application name lowercased>_events``: ``originator_id`` uuid (text
+with ``ORIGINATOR_ID_TYPE=text``), ``originator_version`` bigint (1-based),
+``topic`` text, ``state`` bytea and ``notification_id`` bigserial, the global order
+(uniquely indexed; holes where an insert rolled back). The schema is ``POSTGRES_SCHEMA``,
+default public. Options: ``application = "Bank"`` (the table is ``bank_events``) or
+``table = "bank_events"`` / ``"myschema.bank_events"``, and ``schema``.
+
+What the envelope holds:
+
+* ``event_type`` is the topic, ``module:Class.Event`` (``bank.domain:Account.Deposited``);
+  the relation also has a column ``type``, the topic's last part (``Deposited``), so a
+  mapping can say ``event_type = { expr = "type", values = { Deposited = "deposited" } }``;
+* ``data`` is ``state`` as JSON text with the transcoder's wrappers unwrapped: the library
+  writes a Decimal as ``{"_type_":"decimal_str","_data_":"12.34"}``, a UUID as
+  ``uuid_hex``, a datetime as ``datetime_iso``; ``data`` holds just ``"12.34"``, so
+  ``(data->>'amount')::numeric`` works. Wrappers whose ``_data_`` is an object or array
+  (a custom transcoding's) are left as they are. The relation's ``data`` is jsonb;
+* ``occurred_at`` is the event's own ``timestamp``, which the library keeps inside ``state``
+  (there is no time column); ``stream`` is ``originator_id::text``. A uuid made from an
+  integer (``uuid.UUID(int=n)``) maps back with
+  ``('x' || right(replace(originator_id::text, '-', ''), 15))::bit(60)::bigint``.
+
+Compressed or encrypted state (``COMPRESSOR_TOPIC``, ``CIPHER_TOPIC``/``CIPHER_KEY``) is
+not JSON; opening such a table is refused, one line, when a sample (the first and last
+100 rows) has a state not starting with ``{``. Naming ``decode = "module:function"`` (a
+function from the stored bytes to JSON bytes or text, e.g. the application's compressor's
+``decompress``) lifts the refusal; the server cannot run it, so then the layout's ``data``
+is the raw ``state`` bytea and ``occurred_at`` NULL, and **the reader must fetch that
+column as binary (not cast to text) and pass each batch through ``decode_batch(batch,
+decode_hook(spec))``**, which calls the hook client-side and fills ``data`` and
+``occurred_at``. A mapping ([columns]) needs the JSON on the server, so it cannot be
+combined with ``decode``: that is an InvalidParameter.
+
+Where the JSON is parsed (measured by ``python -m bench.perf.eventsourcing_decode``, see
+its docstring for the figures): RESULTS_PLACEHOLDER
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from stores.errors import InvalidParameter
+from stores.foreign.envelope import ENVELOPE_SCHEMA
+from stores.foreign.layout import Envelope, PgLayout, Refusal
+from stores.foreign.spec import SourceSpec
+
+SYSTEM = "eventsourcing"
+COLUMNS = ("notification_id", "originator_id", "originator_version", "topic", "state")
+SAMPLE = 100  # rows at each end of the table whose state must look like JSON
+
+# A transcoder wrapper with a scalar _data_ (a JSON string, number, true, false or null),
+# exactly as the library's JSONTranscoder writes it (no spaces, _type_ first). Inside a JSON
+# string a quote is always escaped, so '{"_type_"' can only start a real object.
+_WRAPPER = r'\{"_type_":"(?:[^"\\]|\\.)*","_data_":("(?:[^"\\]|\\.)*"|-?[0-9][0-9.eE+-]*|true|false|null)\}'
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_HOOK = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+
+# The event's time, which the library keeps in state (a datetime_iso wrapper, or plain text
+# when an application registered its own transcoding): read from ``stored``, not ``data``.
+_TIMESTAMP = "coalesce(e.stored #>> '{timestamp,_data_}', e.stored ->> 'timestamp')::timestamptz"
+
+Hook = Callable[[bytes], bytes | str]
+
+
+def layout(spec: SourceSpec) -> PgLayout:
+    schema, table = _table_of(spec)
+    qualified = f'"{schema}"."{table}"'
+    hook = spec.option("decode")
+    if hook is not None:
+        _check_hook_name(spec, hook)
+        if spec.mapped:
+            raise InvalidParameter(
+                f"source file {spec.path}: source.decode cannot be combined with [columns]: a mapping needs the "
+                "JSON on the server; read the envelope (no [columns]) with a decode hook"
+            )
+        data, occurred_at = "e.state", "NULL::timestamptz"
+    else:
+        data, occurred_at = "e.data::text", _TIMESTAMP
+    return PgLayout(
+        system=SYSTEM,
+        relation=_relation(qualified),
+        envelope=Envelope(
+            position="notification_id",
+            stream="originator_id::text",
+            stream_version="originator_version",
+            event_type="topic",
+            occurred_at=occurred_at,
+            data=data,
+        ),
+        refusals=() if hook is not None else (_not_json(qualified, f"{schema}.{table}"),),
+        required_columns=COLUMNS,
+        table=f"{schema}.{table}",
+    )
+
+
+def _table_of(spec: SourceSpec) -> tuple[str, str]:
+    """(schema, table): from ``table`` or ``application``, as the library names it."""
+    application, table, schema = spec.option("application"), spec.option("table"), spec.option("schema")
+    if (application is None) == (table is None):
+        raise InvalidParameter(
+            f"source file {spec.path}: preset eventsourcing needs source.application (its table is "
+            "<application>_events) or source.table, not both"
+        )
+    if table is not None:
+        named_schema, _, name = str(table).rpartition(".")
+        if named_schema and schema is not None and named_schema != schema:
+            raise InvalidParameter(
+                f"source file {spec.path}: source.table = {table!r} names schema {named_schema!r} but "
+                f"source.schema = {schema!r}; give one"
+            )
+        schema = named_schema or schema
+        key, value = "table", name
+    else:
+        # The library's factory: table name = application name lowercased + "_events".
+        key, value = "application", str(application)
+    if not _IDENTIFIER.fullmatch(value):
+        raise InvalidParameter(
+            f"source file {spec.path}: source.{key} = {value!r} is not a name; use letters, digits and _"
+        )
+    schema = "public" if schema is None else str(schema)
+    if not _IDENTIFIER.fullmatch(schema):
+        raise InvalidParameter(
+            f"source file {spec.path}: source.schema = {schema!r} is not a schema name; use letters, digits and _"
+        )
+    return schema, value if key == "table" else f"{value.lower()}_events"
+
+
+def _relation(qualified: str) -> str:
+    """The table with ``type`` and ``data`` (jsonb, top-level wrappers unwrapped) beside its columns.
+
+    The unwrapping rebuilds the object from ``jsonb_each``: measured 5x faster than a
+    regexp over the text (PostgreSQL's regexp engine managed 20k rows/s). ``data`` is
+    computed in a LATERAL subquery fenced by OFFSET 0, so it runs once per row however
+    many select-list expressions read it (a plain subquery would be flattened and the
+    expression copied into each use); the outer query's position conditions still reach
+    the table's index.
+    """
+    wrapper = (
+        "jsonb_typeof(w.value) = 'object' AND w.value ? '_type_' AND w.value ? '_data_' "
+        "AND (w.value - '_type_' - '_data_') = '{}'::jsonb"
+    )
+    unwrapped = (
+        f"coalesce((SELECT jsonb_object_agg(w.key, CASE WHEN {wrapper} THEN w.value->'_data_' ELSE w.value END) "
+        "FROM jsonb_each(s.stored) AS w), '{}'::jsonb)"
+    )
+    # Two fenced subqueries: the planner drops an output nobody reads (replaced by NULL), so a
+    # mapping that reads only ``stored`` never pays for the unwrapping.
+    return (
+        "(SELECT t.notification_id, t.originator_id, t.originator_version, t.topic, t.state, "
+        "regexp_replace(t.topic, '^.*[:.]', '') AS type, s.stored, d.data "
+        f"FROM {qualified} AS t "
+        "CROSS JOIN LATERAL (SELECT convert_from(t.state, 'UTF8')::jsonb AS stored OFFSET 0) AS s "
+        "CROSS JOIN LATERAL (SELECT CASE WHEN s.stored IS NULL THEN NULL ELSE "
+        f"{unwrapped} END AS data OFFSET 0) AS d) AS e"
+    )
+
+
+def _not_json(qualified: str, shown: str) -> Refusal:
+    sample = f"(SELECT state FROM {qualified} ORDER BY notification_id {{}} LIMIT {SAMPLE})"
+    return Refusal(
+        sql=(
+            f"SELECT EXISTS (SELECT 1 FROM ({sample.format('ASC')} UNION ALL {sample.format('DESC')}) AS s "
+            "WHERE length(s.state) = 0 OR get_byte(s.state, 0) <> 123)"
+        ),
+        message=(
+            f"table {shown} holds state that is not JSON (compressed or encrypted: COMPRESSOR_TOPIC or "
+            'CIPHER_TOPIC is set); name a decode hook, source.decode = "module:function", turning the stored '
+            "bytes into JSON"
+        ),
+    )
+
+
+def _check_hook_name(spec: SourceSpec, hook: str) -> None:
+    if not _HOOK.fullmatch(hook):
+        raise InvalidParameter(
+            f"source file {spec.path}: source.decode = {hook!r} is not module:function (e.g. myapp.codec:decode)"
+        )
+
+
+def decode_hook(spec: SourceSpec) -> Hook | None:
+    """The function ``decode`` names, imported; None when the file names none."""
+    name = spec.option("decode")
+    if name is None:
+        return None
+    _check_hook_name(spec, name)
+    module_name, _, attribute = name.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as error:
+        raise InvalidParameter(f"source file {spec.path}: source.decode = {name!r} cannot be imported: {error}") from None
+    if not callable(function):
+        raise InvalidParameter(f"source file {spec.path}: source.decode = {name!r} is not a function")
+    return function  # type: ignore[no-any-return]
+
+
+def unwrap(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """JSON text with the transcoder's scalar wrappers replaced by their ``_data_``: the server's rule, in Arrow."""
+    return pc.replace_substring_regex(text, pattern=_WRAPPER, replacement=r"\1")
+
+
+def decode_batch(batch: pa.RecordBatch, hook: Hook | None) -> pa.RecordBatch:
+    """An envelope batch whose ``data`` is raw ``state`` (binary), decoded client-side.
+
+    ``hook`` turns each stored value into JSON (bytes or text); None means the state is
+    already JSON bytes. Returns the batch in ENVELOPE_SCHEMA: ``data`` the unwrapped JSON
+    text, ``occurred_at`` the event's ``timestamp`` from it. Raises ValueError naming the
+    position of a value the hook cannot decode or that is not the library's JSON.
+    """
+    index = batch.schema.get_field_index("data")
+    raw = batch.column(index)
+    if hook is None:
+        try:
+            text = raw.cast(pa.string())  # validates UTF-8, no copy of the bytes
+        except pa.ArrowInvalid:
+            raise ValueError("state is not UTF-8 JSON; name a decode hook (source.decode)") from None
+    else:
+        positions = batch.column("position").to_pylist()
+        decoded: list[str | None] = []
+        for position, value in zip(positions, raw.to_pylist(), strict=True):
+            if value is None:
+                decoded.append(None)
+                continue
+            try:
+                out = hook(value)
+                decoded.append(out.decode("utf-8") if isinstance(out, bytes) else out)
+            except Exception as error:  # the user's hook: any failure is theirs, reported with where
+                raise ValueError(f"decode hook failed on the state at position {position}: {error}") from None
+        text = pa.array(decoded, pa.string())
+    data = unwrap(text)
+    stamps = pc.extract_regex(data, pattern=r'^\{"timestamp":"(?P<t>[^"]+)"')
+    if stamps.null_count > data.null_count:
+        raise ValueError('state does not start with the library\'s "timestamp"; is it eventsourcing\'s JSON?')
+    occurred = pc.cast(pc.struct_field(stamps, [0]), pa.timestamp("us", tz="UTC"))
+    columns = {"data": data, "occurred_at": occurred}
+    arrays = [columns.get(field.name, batch.column(field.name)) for field in ENVELOPE_SCHEMA]
+    for name in batch.schema.names:
+        if name not in ENVELOPE_SCHEMA.names:
+            arrays.append(batch.column(name))
+    names = [*ENVELOPE_SCHEMA.names, *(n for n in batch.schema.names if n not in ENVELOPE_SCHEMA.names)]
+    return pa.RecordBatch.from_arrays([a.cast(_type(n, a)) for n, a in zip(names, arrays, strict=True)], names=names)
+
+
+def _type(name: str, array: pa.Array) -> pa.DataType:
+    return ENVELOPE_SCHEMA.field(name).type if name in ENVELOPE_SCHEMA.names else array.type
