@@ -148,11 +148,11 @@ def _record(accounts: dict[int, Account], row: dict[str, Any]) -> Account:
     elif kind == "withdrawn":
         account.withdraw(amount, currency, when)
     elif kind in ("transfer_debited", "transfer_credited"):
-        method = account.debit_transfer if kind == "transfer_debited" else account.credit_transfer
-        method(amount, currency, UUID(int=row["counterparty"]), UUID(int=row["correlation_id"]), when)
+        transfer = account.debit_transfer if kind == "transfer_debited" else account.credit_transfer
+        transfer(amount, currency, UUID(int=row["counterparty"]), UUID(int=row["correlation_id"]), when)
     elif kind in ("fx_debited", "fx_credited"):
-        method = account.debit_fx if kind == "fx_debited" else account.credit_fx
-        method(amount, currency, UUID(int=row["correlation_id"]), when)
+        exchange = account.debit_fx if kind == "fx_debited" else account.credit_fx
+        exchange(amount, currency, UUID(int=row["correlation_id"]), when)
     else:
         raise ValueError(f"unknown ledger event type {kind!r}")
     return account
@@ -228,3 +228,10 @@ def write_ledger(
     with psycopg.connect(database_url(url, dbname)) as conn:
         count, highest = conn.execute(f'SELECT count(*), max(notification_id) FROM "{schema}".bank_events').fetchone()  # type: ignore[misc]
     return Written(events=count, highest=highest, failed_saves=failed)
+
+
+def unzip(state: bytes) -> bytes:
+    """A decode hook (``decode = "tests.eventsourcing_writer:unzip"``): the library's own ZlibCompressor."""
+    from eventsourcing.compressor import ZlibCompressor
+
+    return ZlibCompressor().decompress(state)

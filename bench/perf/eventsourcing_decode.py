@@ -47,7 +47,7 @@ SERVER_EXTRACT = (
     "ORDER BY notification_id"
 )
 RAW = f"SELECT notification_id AS position, originator_id::text AS stream, state FROM {TABLE} ORDER BY notification_id"
-RAW_ENVELOPE = (
+RAW_ENV = (
     "SELECT notification_id AS position, originator_id::text AS stream, originator_version AS stream_version, "
     f"topic AS event_type, NULL::timestamptz AS occurred_at, state AS data, NULL::text AS metadata FROM {TABLE} "
     "ORDER BY notification_id"
@@ -84,7 +84,8 @@ def mapped_sql(unwrapped: bool) -> str:
     if unwrapped:
         fields = _MAPPED.format(time="e.occurred", amount="data->>'amount'", currency="data->>'currency'")
     else:
-        fields = _MAPPED.format(time="e.occurred", amount="stored #>> '{amount,_data_}'", currency="stored->>'currency'")
+        amount, currency = "stored #>> '{amount,_data_}'", "stored->>'currency'"
+        fields = _MAPPED.format(time="e.occurred", amount=amount, currency=currency)
     relation = preset.layout(_spec()).relation
     occurred = preset.layout(_spec()).envelope.occurred_at.replace("e.", "")
     return f"SELECT notification_id AS position, {fields.replace('e.occurred', occurred)} FROM {relation} ORDER BY 1"
@@ -102,13 +103,13 @@ def _spec() -> Any:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--events", type=parse_count, default=200_000)
-    parser.add_argument("--pg", default=DEFAULT_PG, help="a server URL; the database %s is made and dropped" % DBNAME)
+    parser.add_argument("--pg", default=DEFAULT_PG, help=f"a server URL; the database {DBNAME} is made and dropped")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     # The writer lives with the tests (it is how the tests fill the table too): a checkout is needed.
-    from tests.eventsourcing_writer import database_url, recreate_database, write_ledger
-
     import psycopg
+
+    from tests.eventsourcing_writer import database_url, recreate_database, write_ledger
 
     url = recreate_database(args.pg, DBNAME)
     try:
@@ -142,7 +143,7 @@ def run(conn: Any, events: int, repeats: int) -> None:
     _check_same(fetch(SERVER_EXTRACT)(), client_extract(fetch(RAW)()))
     pairs = [
         ("extract: server jsonb vs client polars", fetch(SERVER_EXTRACT), raw_then(client_extract)),
-        ("envelope: server unwrap vs client decode_batch", fetch(envelope_sql()), raw_then(envelope_client, RAW_ENVELOPE)),
+        ("envelope: server unwrap vs client decode_batch", fetch(envelope_sql()), raw_then(envelope_client, RAW_ENV)),
         ("mapped: from data vs from stored (server)", fetch(mapped_sql(True)), fetch(mapped_sql(False))),
         ("raw bytea fetch only vs server extract", fetch(RAW), fetch(SERVER_EXTRACT)),
     ]
