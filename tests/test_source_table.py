@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from bench.replay import replay
+from bench.results.folder import load_run
 from generators import dataset_meta
 from projections.balances import Balances
 from stores import open_store
@@ -21,7 +22,8 @@ from tests.cli_calls import one_error_line, run
 from tests.data import SMALL, events_of
 from tests.foreign_data import PASCAL, PASCAL_VALUES, camel_payload, database_checksum, fresh_database, ledger_rows
 
-HOLE_EVERY = 997  # a rolled-back insert after every so many events: the sequence skips
+HOLE_EVERY = 997
+PASSWORD = "s3cret-pw"  # a rolled-back insert after every so many events: the sequence skips
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +72,8 @@ correlation_id = "(payload->>'correlationId')::bigint"
 event_type = {{ expr = "kind", values = {{ {values} }} }}
 """
     path = tmp_path / "accounts.toml"
+    # Trust authentication ignores the password; catchup must never show it.
+    url = url.replace("postgres@", f"postgres:{PASSWORD}@")
     path.write_text(
         f"""[source]
 uri = "{url}"
@@ -106,7 +110,7 @@ def test_a_mapped_table_replays_to_the_same_balances_as_catchups_own_store(app_d
         holes = (SMALL.events - 1) // HOLE_EVERY
         assert info.head == info.details["highest_position"] == SMALL.events + holes  # positions are not counts
         assert info.currencies == tuple(sorted(SMALL.currencies))
-        assert "postgresql://" not in info.uri and info.backend == "foreign:table"
+        assert PASSWORD not in repr(info) and info.backend == "foreign:table"
         batches = list(source.read(batch_size=4_096))
         assert all(batch.schema.equals(EVENT_SCHEMA) and batch.num_rows <= 4_096 for batch in batches)
         read = pa.Table.from_batches(batches)
@@ -151,7 +155,11 @@ def test_run_and_state_verify_and_leave_the_database_byte_for_byte_unchanged(app
         "--quiet",
     )
     assert code == 0, err
-    assert re.search(r"verified", out, re.I) or "results:" in out
+    loaded = load_run(Path(re.search(r"^results: (.+)$", out, re.M).group(1)))  # type: ignore[union-attr]
+    (row,) = loaded.summary
+    assert row.verified and row.head == SMALL.events  # k counts events: the holes are not events
+    assert (row.snapshots, row.expected.tail_events, row.worst.tail_events) == (SMALL.events // 5_000, 2_500, 4_999)
+    assert PASSWORD not in (loaded.path / "run.json").read_text() + out + err  # type: ignore[operator]
     code, out, err = run("state", str(path), "-p", "balances", "--at", "12k", "--out", str(tmp_path / "b.parquet"))
     assert code == 0, err
     code, out, err = run("info", str(path))
