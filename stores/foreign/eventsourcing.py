@@ -101,9 +101,11 @@ def raw_layout(spec: SourceSpec) -> PgLayout:
 def _layout(spec: SourceSpec, *, data: str, occurred_at: str, refuse: bool) -> PgLayout:
     schema, table = _table_of(spec)
     qualified = f'"{schema}"."{table}"'
+    # The raw read must not parse state on the server at all: it may not even be text.
+    relation = f"{qualified} AS e" if data == "e.state" else _relation(qualified)
     return PgLayout(
         system=SYSTEM,
-        relation=_relation(qualified),
+        relation=relation,
         envelope=Envelope(
             position="notification_id",
             stream="originator_id::text",
@@ -168,15 +170,15 @@ def _relation(qualified: str) -> str:
         f"coalesce((SELECT jsonb_object_agg(w.key, CASE WHEN {wrapper} THEN w.value->'_data_' ELSE w.value END) "
         "FROM jsonb_each(s.stored) AS w), '{}'::jsonb)"
     )
-    # Two fenced subqueries: the planner drops an output nobody reads (replaced by NULL), so a
-    # mapping that reads only ``stored`` never pays for the unwrapping.
+    # One fenced LATERAL subquery with both outputs: the planner drops an output nobody reads
+    # (replaced by NULL), so a mapping that reads only ``stored`` never pays for unwrapping;
+    # the inner fence parses state once for both.
     return (
         "(SELECT t.notification_id, t.originator_id, t.originator_version, t.topic, t.state, "
-        "regexp_replace(t.topic, '^.*[:.]', '') AS type, s.stored, d.data "
-        f"FROM {qualified} AS t "
-        "CROSS JOIN LATERAL (SELECT convert_from(t.state, 'UTF8')::jsonb AS stored OFFSET 0) AS s "
-        "CROSS JOIN LATERAL (SELECT CASE WHEN s.stored IS NULL THEN NULL ELSE "
-        f"{unwrapped} END AS data OFFSET 0) AS d) AS e"
+        "regexp_replace(t.topic, '^.*[:.]', '') AS type, d.stored, d.data "
+        f"FROM {qualified} AS t CROSS JOIN LATERAL (SELECT s.stored, CASE WHEN s.stored IS NULL THEN NULL ELSE "
+        f"{unwrapped} END AS data FROM (SELECT convert_from(t.state, 'UTF8')::jsonb AS stored OFFSET 0) AS s "
+        "OFFSET 0) AS d) AS e"
     )
 
 
@@ -257,14 +259,10 @@ def decode_batch(batch: pa.RecordBatch, hook: Hook | None) -> pa.RecordBatch:
     if stamps.null_count > data.null_count:
         raise ValueError("state does not start with the library's \"timestamp\"; is it eventsourcing's JSON?")
     occurred = pc.cast(pc.struct_field(stamps, [0]), pa.timestamp("us", tz="UTC"))
-    columns = {"data": data, "occurred_at": occurred}
-    arrays = [columns.get(field.name, batch.column(field.name)) for field in ENVELOPE_SCHEMA]
-    for name in batch.schema.names:
-        if name not in ENVELOPE_SCHEMA.names:
-            arrays.append(batch.column(name))
-    names = [*ENVELOPE_SCHEMA.names, *(n for n in batch.schema.names if n not in ENVELOPE_SCHEMA.names)]
-    return pa.RecordBatch.from_arrays([a.cast(_type(n, a)) for n, a in zip(names, arrays, strict=True)], names=names)
-
-
-def _type(name: str, array: pa.Array) -> pa.DataType:
-    return ENVELOPE_SCHEMA.field(name).type if name in ENVELOPE_SCHEMA.names else array.type
+    replaced = {"data": data, "occurred_at": occurred}
+    schema = ENVELOPE_SCHEMA
+    for field in batch.schema:  # the [extra] columns, after the envelope as the reader puts them
+        if field.name not in ENVELOPE_SCHEMA.names:
+            schema = schema.append(field)
+    arrays = [replaced.get(field.name, batch.column(field.name)).cast(field.type) for field in schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
