@@ -257,7 +257,10 @@ def test_bad_options_are_one_line_errors(tmp_path: Path, options: dict[str, str]
 
 def test_a_decode_hook_cannot_be_combined_with_a_mapping(tmp_path: Path) -> None:
     path = source_file(
-        tmp_path, "postgresql://postgres@127.0.0.1/x", columns=mapping("data"), decode="tests.eventsourcing_writer:unzip"
+        tmp_path,
+        "postgresql://postgres@127.0.0.1/x",
+        columns=mapping("data"),
+        decode="tests.eventsourcing_writer:unzip",
     )
     with pytest.raises(InvalidParameter, match=r"source.decode cannot be combined with \[columns\]"):
         preset.layout(load_spec(path))

@@ -13,11 +13,14 @@ What the envelope holds:
 * ``event_type`` is the topic, ``module:Class.Event`` (``bank.domain:Account.Deposited``);
   the relation also has a column ``type``, the topic's last part (``Deposited``), so a
   mapping can say ``event_type = { expr = "type", values = { Deposited = "deposited" } }``;
-* ``data`` is ``state`` as JSON text with the transcoder's wrappers unwrapped: the library
-  writes a Decimal as ``{"_type_":"decimal_str","_data_":"12.34"}``, a UUID as
-  ``uuid_hex``, a datetime as ``datetime_iso``; ``data`` holds just ``"12.34"``, so
-  ``(data->>'amount')::numeric`` works. Wrappers whose ``_data_`` is an object or array
-  (a custom transcoding's) are left as they are. The relation's ``data`` is jsonb;
+* ``data`` (envelope) is ``state`` as JSON text with the transcoder's wrappers unwrapped:
+  the library writes a Decimal as ``{"_type_":"decimal_str","_data_":"12.34"}``, a UUID as
+  ``uuid_hex``, a datetime as ``datetime_iso``; ``data`` holds just ``"12.34"``. On the
+  server every top-level wrapper is unwrapped (whatever its ``_data_``); client-side
+  (decode_batch) every wrapper whose ``_data_`` is a string, number, boolean or null;
+* the relation has two jsonb columns for [columns]: ``data``, unwrapped
+  (``(data->>'amount')::numeric``), and ``stored``, the JSON as the library wrote it
+  (``(stored #>> '{amount,_data_}')::numeric``), which is 2x faster (figures below);
 * ``occurred_at`` is the event's own ``timestamp``, which the library keeps inside ``state``
   (there is no time column); ``stream`` is ``originator_id::text``. A uuid made from an
   integer (``uuid.UUID(int=n)``) maps back with
@@ -27,15 +30,31 @@ Compressed or encrypted state (``COMPRESSOR_TOPIC``, ``CIPHER_TOPIC``/``CIPHER_K
 not JSON; opening such a table is refused, one line, when a sample (the first and last
 100 rows) has a state not starting with ``{``. Naming ``decode = "module:function"`` (a
 function from the stored bytes to JSON bytes or text, e.g. the application's compressor's
-``decompress``) lifts the refusal; the server cannot run it, so then the layout's ``data``
-is the raw ``state`` bytea and ``occurred_at`` NULL, and **the reader must fetch that
-column as binary (not cast to text) and pass each batch through ``decode_batch(batch,
-decode_hook(spec))``**, which calls the hook client-side and fills ``data`` and
-``occurred_at``. A mapping ([columns]) needs the JSON on the server, so it cannot be
-combined with ``decode``: that is an InvalidParameter.
+``decompress``) lifts the refusal; the server cannot run it, so then ``layout`` returns
+``raw_layout``: ``data`` the raw ``state`` bytea, ``occurred_at`` NULL, and **the reader
+must select that column as binary (not cast to text) and pass each batch through
+``decode_batch(batch, decode_hook(spec))``**, which calls the hook client-side and fills
+``data`` and ``occurred_at``. A mapping ([columns]) needs the JSON on the server, so it
+cannot be combined with ``decode``: that is an InvalidParameter.
 
-Where the JSON is parsed (measured by ``python -m bench.perf.eventsourcing_decode``, see
-its docstring for the figures): RESULTS_PLACEHOLDER
+Where the JSON is parsed, measured (``python -m bench.perf.eventsourcing_decode --events
+200k --repeats 5``: 200k events written by the library, PostgreSQL 15, ADBC
+``fetch_arrow_table``, medians; 2 cores shared with other work, so ratios varied by about
+a quarter between runs):
+
+* a mapping reads on the server (it is SQL). From ``stored``: 193k rows/s; from ``data``:
+  92k, since unwrapping rebuilds every object (jsonb_each + jsonb_object_agg; a regexp over
+  the text managed only 15-20k). catchup's replay of a ``stored`` mapping into balances ran
+  at 143k rows/s against 135k for a bare ADBC read of the same SQL (1.06x). So: the
+  server path, and the docs' mappings read ``stored``;
+* the same fields extracted on the server (``convert_from(state, 'UTF8')::jsonb #>> ...``)
+  213k rows/s, against 153k for raw bytea (950k rows/s fetched alone) parsed by polars
+  ``json_path_match``: unlike the issue's figure, parsing on the client did not win here
+  (the server was 1.2-1.5x faster over runs);
+* the envelope: unwrapped on the server and sent as text 83k rows/s, raw bytea through
+  ``decode_batch`` (Arrow's RE2 regexp, one pass) 260k: the client wins 3x. Hence
+  ``CLIENT_DECODE = True``: a reader that supports it reads envelopes with ``raw_layout``
+  and ``decode_batch``; ``layout`` itself stays the server path, correct with any reader.
 """
 
 from __future__ import annotations
