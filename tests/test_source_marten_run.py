@@ -131,10 +131,25 @@ def test_catchup_run_verifies_and_leaves_the_database_unchanged(marten_db: tuple
     loaded = load_run(Path(re.search(r"^results: (.+)$", out, re.M).group(1)))  # type: ignore[union-attr]
     (row,) = loaded.summary
     assert row.verified and row.head == SMALL.events and row.snapshots == SMALL.events // 5_000
+    code, out, err = run("state", str(path), "-p", "balances", "--at", "12k", "--out", str(tmp_path / "state.parquet"))
+    assert code == 0, err
     code, out, err = run("info", str(path))
     assert code == 0, err
     assert f"{SMALL.events:,} events" in out
     assert database_checksum(url) == before
+
+
+def test_a_uri_with_preset_names_the_source_too(
+    marten_db: tuple[str, Written], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, written = marten_db
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code, out, err = run("info", f"{url}?preset=marten&tenant={DEFAULT_TENANT}")
+    assert code == 0, err
+    assert f"{SMALL.events:,} events" in out and f"{written.highest_seq_id:,}" in out
+    code, out, err = run("info", f"{url}?preset=marten&include_archived=true")
+    assert code == 0, err
+    assert f"{SMALL.events + written.other_tenant + written.archived:,} events" in out
 
 
 def test_a_binary_payload_is_refused_with_one_line(marten_db: tuple[str, Written], tmp_path: Path) -> None:

@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--accounts", type=parse_count, default=2_000)
     parser.add_argument("--pg", default=DEFAULT_PG, help="a server URI; the benchmark makes its own database there")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--keep", type=Path, metavar="SOURCE.toml", help="leave the database and write a source file for it here"
+    )
     args = parser.parse_args(argv)
     params = LedgerParams(events=args.events, accounts=args.accounts, currencies=("EUR", "USD", "GBP"), seed=5)
     with psycopg.connect(args.pg, autocommit=True) as admin:
@@ -273,9 +276,13 @@ def main(argv: list[str] | None = None) -> None:
             }
             print(report("envelope", rotated(shapes, args.repeats, events), events, "metadata NULL"))
             source.close()
+        if args.keep:
+            args.keep.write_text(f'[source]\nuri = "{url}"\npreset = "marten"\n{COLUMNS_TOML}')
+            print(f"kept {DATABASE}; its source file: {args.keep}")
     finally:
-        with psycopg.connect(args.pg, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
+        if not args.keep:
+            with psycopg.connect(args.pg, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{DATABASE}"')
 
 
 if __name__ == "__main__":

@@ -54,6 +54,14 @@ with the account number in the uuid's low 60 bits (tests/marten_writer.py writes
     counterparty = "('x' || right(replace(data->>'CounterpartyId', '-', ''), 15))::bit(60)::bigint"
     correlation_id = "correlation_id::bigint"
 
+Measured here (bench/perf/marten_extract.py, 200k events, 3 repeats, 2 shared cores):
+extracting the ledger fields on the server (``->>`` and casts, as [columns] above) read
+0.43-0.66 s against 0.60-1.33 s for fetching ``data::text`` whole and extracting in
+polars (``json_decode`` 1.3-2.0x slower, ``json_path_match`` 1.6-1.8x), so [columns] is
+SQL; catchup's own read of the source ran at 0.91-0.93x a bare ADBC read of the same
+SELECT, and ``catchup run -p balances --intervals 10000`` caught up 27x faster than a
+full replay.
+
 Without ``[columns]`` projections receive the envelope: ``seq_id``, ``stream_id::text``,
 ``version``, ``type``, ``timestamp``, ``data::text`` and ``headers::text`` (NULL when
 the store keeps no headers).
