@@ -127,7 +127,8 @@ def test_no_progression_table_means_no_mark(marten_db: tuple[str, Written]) -> N
     with psycopg.connect(url) as conn:
         conn.execute("DROP TABLE nodaemon.mt_event_progression")
         conn.commit()
-    layout = marten_layout(url, schema="nodaemon")
+    layout = marten_layout(url, schema="NoDaemon")  # Marten lower-cases Events.DatabaseSchemaName
+    assert layout.table == "nodaemon.mt_events"
     assert scalar(url, layout.high_water_mark or "") is None
     assert [row[0] for row in envelope_rows(url, marten_layout(url, schema="nodaemon", tenant=DEFAULT_TENANT))] == (
         written.ledger_seq_ids

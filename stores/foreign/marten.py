@@ -12,8 +12,8 @@ PascalCase names by default, camelCase when the store is configured so), ``tenan
 
 Options in ``[source]``:
 
-- ``schema``: the schema of ``mt_events`` (Marten's ``Events.DatabaseSchemaName``;
-  default ``public``).
+- ``schema``: the schema of ``mt_events`` (Marten's ``Events.DatabaseSchemaName``, which
+  Marten lower-cases; default ``public``).
 - ``tenant``: read one ``tenant_id``. The default reads every tenant, as Marten's own
   async daemon does: one global ``seq_id`` order across tenants. A store partitioned per
   tenant (``UseTenantPartitionedEvents``: a sequence per tenant, so ``seq_id`` repeats
@@ -79,8 +79,8 @@ SYSTEM = "marten"
 DEFAULT_SCHEMA = "public"
 DEFAULT_TENANT = "*DEFAULT*"  # Marten's StorageConstants.DefaultTenantId
 HIGH_WATER_MARK = "HighWaterMark"  # ShardState.HighWaterMark: the daemon's row in mt_event_progression
-# A Postgres identifier as Marten creates its schema (unquoted, so folded to lower case by
-# Marten's own DDL): letters, digits, _ and $, at most 63 bytes.
+# A schema name as Marten's Events.DatabaseSchemaName takes it: letters, digits, _ and $,
+# at most 63 bytes; Marten lower-cases it (EventGraph), and so does the preset.
 _SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
 # Tenant ids are the application's strings; quoted as literals, but control characters
 # (a newline in a TOML string) are never a tenant and would only garble the error.
@@ -116,7 +116,7 @@ def layout(spec: SourceSpec) -> PgLayout:
         refusals=(
             _binary_data(schema),
             _binary_payloads(schema, events, (*filters, *([f"({where})"] if where else []))),
-            _per_tenant_sequences(schema, tenant),
+            *([] if tenant is not None else [_per_tenant_sequences(schema)]),
         ),
         required_columns=REQUIRED_COLUMNS,
         table=f"{schema}.mt_events",
@@ -178,11 +178,10 @@ def _binary_payloads(schema: str, events: str, conditions: tuple[str, ...]) -> R
     )
 
 
-def _per_tenant_sequences(schema: str, tenant: str | None) -> Refusal:
+def _per_tenant_sequences(schema: str) -> Refusal:
     """Under UseTenantPartitionedEvents mt_events is partitioned by tenant_id and every
-    tenant draws seq_id from its own sequence: across tenants seq_id is no order at all."""
-    if tenant is not None:
-        return Refusal("SELECT false", "")
+    tenant draws seq_id from its own sequence: across tenants seq_id is no order at all,
+    so a read of every tenant is refused (one tenant reads in its own order)."""
     sql = (
         "SELECT EXISTS (SELECT 1 FROM pg_partitioned_table p"
         " JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = ANY (p.partattrs::int2[])"
@@ -233,7 +232,7 @@ def _schema(value: object) -> str:
             f"marten: source.schema = {value!r} is not a schema name; use letters, digits, _ and $ (default public)",
             "schema",
         )
-    return value
+    return value.lower()
 
 
 def _tenant(value: object) -> str | None:
