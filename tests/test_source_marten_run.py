@@ -19,7 +19,8 @@ from bench.replay import replay
 from bench.results.folder import load_run
 from projections.balances import Balances
 from stores import open_store
-from stores.errors import SchemaMismatch
+from stores.errors import SchemaMismatch, StoreNotFound
+from stores.foreign import marten
 from stores.foreign.envelope import ENVELOPE_SCHEMA
 from stores.schema import EVENT_SCHEMA
 from tests.cli_calls import one_error_line, run
@@ -28,17 +29,17 @@ from tests.foreign_data import database_checksum
 from tests.marten_db import fresh_database
 from tests.marten_writer import DEFAULT_TENANT, MartenWriter, Written, create_schema, set_high_water_mark, write_ledger
 
-# The mapping of the preset's docstring: the account number in the uuid's low 60 bits.
-ACCOUNT = "('x' || right(replace({}, '-', ''), 15))::bit(60)::bigint"
-COLUMNS = f'''
-[columns]
-stream_id = "{ACCOUNT.format("stream_id::text")}"
-event_type = "type"
-amount = "coalesce((data->>'Amount')::bigint, 0)"
-currency = "data->>'Currency'"
-counterparty = "{ACCOUNT.format("data->>'CounterpartyId'")}"
-correlation_id = "correlation_id::bigint"
-'''
+
+def documented_columns() -> str:
+    """The [columns] of the worked example in the preset's docstring: the tests run the
+    documented file, so the documentation cannot drift from what works."""
+    doc = marten.__doc__ or ""
+    block = doc[doc.index("    [source]") :].split("\n\n")[0]
+    lines = [line[4:] for line in block.splitlines()]
+    return "\n".join(lines[lines.index("[columns]") :]) + "\n"
+
+
+COLUMNS = documented_columns()
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +171,14 @@ def test_a_binary_payload_is_refused_with_one_line(marten_db: tuple[str, Written
     path.write_text(path.read_text().replace('schema = "memo"', 'schema = "memo"\nwhere = "bdata IS NULL"'))
     with open_store(str(path)) as source:
         assert source.info().details["events"] == 0
+
+
+def test_a_schema_without_marten_tables_is_store_not_found(marten_db: tuple[str, Written], tmp_path: Path) -> None:
+    url, _ = marten_db
+    path = source_file(tmp_path, url, schema="accounting")
+    with pytest.raises(StoreNotFound, match="no table accounting.mt_events") as raised:
+        with open_store(str(path)) as source:
+            source.info()
+    assert "preset marten" in str(raised.value)
+    code, _, err = run("info", str(path))
+    assert code != 0 and "accounting.mt_events" in one_error_line(err)
