@@ -214,3 +214,22 @@ def test_tenant_values_are_quoted_not_spliced(marten_db: tuple[str, Written]) ->
     assert scalar(url, f"SELECT {marten.literal(tenant)}") == tenant
     assert envelope_rows(url, layout) == []
     assert scalar(url, layout.high_water_mark or "") is None
+
+
+def test_string_stream_ids_read_as_their_text(marten_db: tuple[str, Written]) -> None:
+    """StreamIdentity.AsString: stream_id is varchar ('account-17'), the envelope's stream as is."""
+    url, _ = marten_db
+    written = small_schema(url, "keyed", events=50)
+    with psycopg.connect(url) as conn:
+        conn.execute("ALTER TABLE keyed.mt_events DROP CONSTRAINT fkey_mt_events_stream_id_tenant_id")
+        for table in ("mt_events", "mt_streams"):  # the extras' uuids map to the ledger's account numbers
+            conn.execute(f"DELETE FROM keyed.{table} WHERE tenant_id <> '*DEFAULT*' OR is_archived")
+        for table, column in (("mt_events", "stream_id"), ("mt_streams", "id")):
+            conn.execute(
+                f"ALTER TABLE keyed.{table} ALTER COLUMN {column} TYPE varchar"
+                f" USING 'account-' || (('x' || right(replace({column}::text, '-', ''), 15))::bit(60)::bigint)"
+            )
+        conn.commit()
+    rows = envelope_rows(url, marten_layout(url, schema="keyed", tenant=DEFAULT_TENANT))
+    assert [row[0] for row in rows] == written.ledger_seq_ids
+    assert [row[1] for row in rows] == [f"account-{n}" for n in events_of(SMALL).column("stream_id")[:50].to_pylist()]
