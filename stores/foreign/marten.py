@@ -30,7 +30,8 @@ keeps the highest ``seq_id`` below which every event is committed or a known hol
 ``HighWaterMark`` row of ``mt_event_progression`` (``HighWaterMark:<tenant>`` under
 per-tenant partitioning). catchup reads never pass it: events committed after it are not
 "safe" yet and are left for the next read, exactly as the daemon leaves them. Without that
-table (no daemon ever ran) the reader applies the rule for concurrent commits. A stale
+table (no daemon ever ran) or its row, nothing bounds a read but the rule for concurrent
+commits (a hole waits until every transaction in flight when it was seen has ended). A stale
 mark (a daemon stopped long ago) stops reads there too: run the daemon, or name the
 events with the ``table`` preset.
 
@@ -57,7 +58,7 @@ with the account number in the uuid's low 60 bits (tests/marten_writer.py writes
 Measured here (bench/perf/marten_extract.py, 200k events, 3 repeats, 2 shared cores):
 extracting the ledger fields on the server (``->>`` and casts, as [columns] above) read
 0.43-0.66 s against 0.60-1.33 s for fetching ``data::text`` whole and extracting in
-polars (``json_decode`` 1.3-2.0x slower, ``json_path_match`` 1.6-1.8x), so [columns] is
+polars (``json_decode`` 1.3-2.0x slower, ``json_path_match`` 1.4-1.8x), so [columns] is
 SQL; catchup's own read of the source ran at 0.91-0.93x a bare ADBC read of the same
 SELECT, and ``catchup run -p balances --intervals 10000`` caught up 27x faster than a
 full replay.
