@@ -182,3 +182,20 @@ def test_a_schema_without_marten_tables_is_store_not_found(marten_db: tuple[str,
     assert "preset marten" in str(raised.value)
     code, _, err = run("info", str(path))
     assert code != 0 and "accounting.mt_events" in one_error_line(err)
+
+
+TYPE_TOTALS = str(Path(__file__).parent / "user_projections" / "type_totals.py") + ":TypeTotals"
+
+
+def test_an_envelope_projection_runs_over_every_tenant_and_verifies(
+    marten_db: tuple[str, Written], tmp_path: Path
+) -> None:
+    url, written = marten_db
+    path = source_file(tmp_path, url, mapped=False)
+    path.write_text(path.read_text().replace(f'tenant = "{DEFAULT_TENANT}"\n', ""))
+    args = ("--intervals", "5000", "--repeats", "1", "--warmup", "0", "--out", str(tmp_path / "results"), "--quiet")
+    code, out, err = run("run", str(path), "-p", TYPE_TOTALS, *args)
+    assert code == 0, err
+    loaded = load_run(Path(re.search(r"^results: (.+)$", out, re.M).group(1)))  # type: ignore[union-attr]
+    (row,) = loaded.summary
+    assert row.verified and row.head == SMALL.events + written.other_tenant
