@@ -1,0 +1,199 @@
+"""The messagedb preset against a real Message DB, installed from its published SQL.
+
+The ledger's events are written with Message DB's own ``write_message`` (tests/
+messagedb_writer.py), with holes in ``global_position``, and read back through the
+preset's layout: first as the SQL the layout stands for, then through catchup itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pyarrow as pa
+import pytest
+
+from stores.errors import InvalidParameter
+from stores.foreign import messagedb
+from stores.foreign.layout import PgLayout
+from stores.foreign.presets import layout_for
+from stores.foreign.spec import parse_spec
+from tests import messagedb_server, messagedb_writer
+from tests.data import SMALL, events_of
+
+
+@pytest.fixture(scope="module")
+def mdb(pg_url: str) -> Iterator[tuple[str, messagedb_writer.Written]]:
+    """A fresh Message DB holding the SMALL ledger (and a few audit messages); dropped after."""
+    url = messagedb_server.install(pg_url)
+    written = messagedb_writer.write_ledger(url, events_of(SMALL), chunk=4_000)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE message_store.messages")
+    yield url, written
+    messagedb_server.drop(pg_url)
+
+
+def spec_of(url: str, tmp_path: Path, **options: object) -> object:
+    return parse_spec({"source": {"uri": url, "preset": "messagedb", **options}}, tmp_path / "source.toml")
+
+
+def layout_of(url: str, tmp_path: Path, **options: object) -> PgLayout:
+    return layout_for(spec_of(url, tmp_path, **options))  # type: ignore[arg-type]
+
+
+def layout_select(layout: PgLayout, after: int = 0, upto: int = 1 << 62, select: str | None = None) -> str:
+    """The one query the reader builds from a layout (stores/foreign/pg_source.py's contract)."""
+    env = layout.envelope
+    if select is None:
+        select = ", ".join(f"{expr} AS {name}" for name, expr in env.expressions().items())
+    where = " AND ".join((*layout.filters, f"{env.position} > {after}", f"{env.position} <= {upto}"))
+    return f"SELECT {select} FROM {layout.relation} WHERE {where} ORDER BY {env.position}"
+
+
+def test_the_installed_message_db_is_the_published_one(mdb: tuple[str, messagedb_writer.Written]) -> None:
+    url, _ = mdb
+    published = (messagedb_server.package_dir() / "VERSION.txt").read_text().strip()
+    assert messagedb_server.version(url) == published
+    with psycopg.connect(url) as conn:
+        indexdef = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE schemaname = 'message_store' AND indexname = 'messages_category'"
+        ).fetchone()
+    assert indexdef is not None and "category((stream_name)" in indexdef[0]
+
+
+def test_the_layout_reads_every_message_in_order_with_the_holes(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
+) -> None:
+    url, written = mdb
+    layout = layout_of(url, tmp_path)
+    assert layout.system == "messagedb" and layout.table == "message_store.messages" and not layout.filters
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(layout_select(layout)).fetchall()
+    positions = [row[0] for row in rows]
+    assert len(rows) == written.events + written.audit
+    assert positions == sorted(set(positions))
+    # Rolled-back writes left holes: fewer events than the highest position.
+    assert written.rolled_back > 0 and len(rows) < positions[-1]
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT last_value FROM message_store.messages_global_position_seq").fetchone()
+    assert row is not None and positions[-1] + written.rolled_back >= row[0] > len(rows)
+
+
+def test_a_tail_read_starts_after_the_position_and_skips_the_holes(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
+) -> None:
+    url, _ = mdb
+    layout = layout_of(url, tmp_path)
+    with psycopg.connect(url) as conn:
+        every = [row[0] for row in conn.execute(layout_select(layout, select="global_position"))]
+        after, upto = every[10_000], every[12_000]
+        tail = [row[0] for row in conn.execute(layout_select(layout, after, upto, select="global_position"))]
+    assert tail == every[10_001:12_001]
+
+
+def test_the_envelope_is_message_db_s_columns(mdb: tuple[str, messagedb_writer.Written], tmp_path: Path) -> None:
+    url, _ = mdb
+    layout = layout_of(url, tmp_path, category="account")
+    with psycopg.connect(url) as conn:
+        # Another session time zone must not move the instants: time holds UTC.
+        conn.execute("SET TimeZone = 'America/New_York'")
+        envelope = conn.execute(layout_select(layout) + " LIMIT 3").fetchall()
+        raw = conn.execute(
+            "SELECT global_position, stream_name, position, type, time, data, metadata FROM message_store.messages"
+            " WHERE stream_name LIKE 'account-%' ORDER BY global_position LIMIT 3"
+        ).fetchall()
+    for got, want in zip(envelope, raw, strict=True):
+        position, stream, version, event_type, occurred_at, data, metadata = got
+        assert (position, stream, version, event_type) == want[:4]
+        assert occurred_at == want[4].replace(tzinfo=dt.UTC)
+        assert isinstance(data, str) and isinstance(metadata, str)
+    assert envelope[0][3] == "AccountOpened" and envelope[0][2] == 0
+    assert envelope[0][1] == messagedb_writer.stream_name(1)
+
+
+def test_a_category_reads_only_its_own_messages(mdb: tuple[str, messagedb_writer.Written], tmp_path: Path) -> None:
+    url, written = mdb
+    with psycopg.connect(url) as conn:
+        for category, count in (("account", written.events), ("audit", written.audit)):
+            rows = conn.execute(layout_select(layout_of(url, tmp_path, category=category))).fetchall()
+            assert len(rows) == count
+            assert {row[1].split("-", 1)[0] for row in rows} == {category}
+        assert conn.execute(layout_select(layout_of(url, tmp_path, category="nosuch"))).fetchall() == []
+
+
+def test_a_category_read_is_served_by_message_db_s_category_index(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
+) -> None:
+    url, _ = mdb
+    layout = layout_of(url, tmp_path, category="audit")
+    with psycopg.connect(url) as conn:
+        plan = "\n".join(row[0] for row in conn.execute("EXPLAIN " + layout_select(layout)))
+    assert "Index Scan using messages_category" in plan, plan
+    assert "category" in plan.split("Index Cond:")[1], plan
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"category": "account-1"}, "is not a Message DB category"),
+        ({"category": "x'; DROP TABLE y; --"}, "is not a Message DB category"),
+        ({"schema": "public"}, "always message_store.messages"),
+        ({"tenant": "a"}, "takes no option tenant"),
+    ],
+)
+def test_options_it_cannot_take_are_one_line_errors(tmp_path: Path, options: dict[str, str], message: str) -> None:
+    with pytest.raises(InvalidParameter, match=message) as raised:
+        layout_of("postgresql://app@db/prod", tmp_path, **options)
+    assert "\n" not in str(raised.value) and "source.toml" in str(raised.value)
+
+
+def test_the_schema_option_may_name_message_store(tmp_path: Path) -> None:
+    layout = layout_of("postgresql://app@db/prod", tmp_path, schema="message_store", category="account:command")
+    assert layout.filters == ("message_store.category(stream_name) = 'account:command'",)
+
+
+def test_the_ledger_mapping_gives_back_the_generated_events(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
+) -> None:
+    """The [columns] of messagedb_writer, evaluated over the layout's relation, are the ledger."""
+    url, _ = mdb
+    layout = layout_of(url, tmp_path, category="account")
+    columns = parse_spec(tomllib.loads(messagedb_writer.source_toml(url)), tmp_path / "s.toml").columns
+    select = ", ".join(
+        [f"{layout.envelope.position} AS position"]
+        + [
+            (
+                f"CASE {m.expr} {' '.join(f'WHEN {k!r} THEN {v!r}' for k, v in m.values)} END AS {name}"
+                if m.values
+                else f"{m.expr} AS {name}"
+            )
+            for name, m in columns.items()
+        ]
+    )
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(layout_select(layout, select=select)).fetchall()
+    got = pa.Table.from_pylist([dict(zip(["position", *columns], row, strict=True)) for row in rows])
+    want = events_of(SMALL)
+    for name in ("stream_id", "stream_version", "amount", "counterparty", "correlation_id"):
+        assert got[name].to_pylist() == want[name].to_pylist(), name
+    for name in ("event_type", "currency"):
+        assert got[name].to_pylist() == want[name].cast(pa.string()).to_pylist(), name
+    assert got["occurred_at"].to_pylist() == want["occurred_at"].to_pylist()
+    assert got["position"].to_pylist() != want["position"].to_pylist()  # the holes
+
+
+def test_category_filter_is_the_index_expression() -> None:
+    assert messagedb.category_filter("account") == "message_store.category(stream_name) = 'account'"
+
+
+def test_the_docstring_example_is_a_source_file_this_preset_reads(tmp_path: Path) -> None:
+    doc = messagedb.__doc__ or ""
+    example = doc.split("global one; ``data`` is jsonb)::", 1)[1].split("\n\n")[1]
+    spec = parse_spec(tomllib.loads(textwrap.dedent(example)), tmp_path / "prod.toml")
+    assert spec.preset == "messagedb" and spec.mapped
+    assert dict(spec.columns["event_type"].values)["Deposited"] == "deposited"
+    assert layout_for(spec).filters == (messagedb.category_filter("account"),)
