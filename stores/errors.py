@@ -99,5 +99,9 @@ class StoreNotEmpty(StoreError):
     """A load would replace existing events without being told to overwrite."""
 
 
+class ForeignReadOnly(StoreError):
+    """A write was asked of a foreign source: catchup reads the user's own store and never writes it."""
+
+
 class StoreBusy(StoreError):
     """Another process holds a lock this call needs (a run of the same projection on the same store)."""

@@ -28,4 +28,3 @@ def preset_module(name: str) -> ModuleType:
 def layout_for(spec: SourceSpec) -> PgLayout:
     layout: PgLayout = preset_module(spec.preset).layout(spec)
     return layout
-
