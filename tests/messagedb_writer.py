@@ -31,15 +31,9 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 
-TYPE_NAMES = {
-    "account_opened": "AccountOpened",
-    "deposited": "Deposited",
-    "withdrawn": "Withdrawn",
-    "transfer_debited": "TransferDebited",
-    "transfer_credited": "TransferCredited",
-    "fx_debited": "FxDebited",
-    "fx_credited": "FxCredited",
-}
+from tests.foreign_data import PASCAL
+
+TYPE_NAMES = PASCAL  # account_opened -> AccountOpened, as the other foreign tests spell them
 CATEGORY = "account"
 AUDIT_CATEGORY = "audit"
 _LOW_60 = (1 << 60) - 1

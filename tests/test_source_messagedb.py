@@ -8,6 +8,7 @@ preset's layout: first as the SQL the layout stands for, then through catchup it
 from __future__ import annotations
 
 import datetime as dt
+import json
 import textwrap
 import tomllib
 from collections.abc import Iterator
@@ -17,13 +18,21 @@ import psycopg
 import pyarrow as pa
 import pytest
 
-from stores.errors import InvalidParameter
+from bench.replay import replay
+from generators import dataset_meta
+from projections.balances import Balances
+from stores import open_store
+from stores.errors import InvalidParameter, SchemaMismatch
 from stores.foreign import messagedb
+from stores.foreign.envelope import ENVELOPE_SCHEMA
 from stores.foreign.layout import PgLayout
 from stores.foreign.presets import layout_for
 from stores.foreign.spec import parse_spec
+from stores.schema import EVENT_SCHEMA
 from tests import messagedb_server, messagedb_writer
+from tests.cli_calls import run
 from tests.data import SMALL, events_of
+from tests.foreign_data import database_checksum
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +206,93 @@ def test_the_docstring_example_is_a_source_file_this_preset_reads(tmp_path: Path
     assert spec.preset == "messagedb" and spec.mapped
     assert dict(spec.columns["event_type"].values)["Deposited"] == "deposited"
     assert layout_for(spec).filters == (messagedb.category_filter("account"),)
+
+
+# -- through catchup: the source file, opened as a store ----------------------------------
+
+
+def source_file(tmp_path: Path, url: str, *, category: str | None = "account", mapped: bool = True) -> Path:
+    path = tmp_path / "messages.toml"
+    path.write_text(messagedb_writer.source_toml(url, category=category, mapped=mapped))
+    return path
+
+
+def own_store_balances(tmp_path: Path) -> str:
+    """balances over catchup's own Parquet store of the same generated events."""
+    with open_store(str(tmp_path / "own")) as own:
+        own.load(events_of(SMALL).to_batches(max_chunksize=8_192), dataset_meta(SMALL))
+        projection = Balances()
+        replay(own, projection)
+    return projection.digest()
+
+
+def test_a_mapped_category_replays_to_the_balances_of_catchups_own_store(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
+) -> None:
+    url, written = mdb
+    with open_store(str(source_file(tmp_path, url))) as source:
+        info = source.info()
+        assert info.backend == "foreign:messagedb" and info.layout == "ledger"
+        assert info.details["events"] == written.events == SMALL.events
+        assert info.head == info.details["highest_position"] > written.events  # positions are not counts
+        assert "category" in info.details["relation"]
+        read = pa.Table.from_batches(list(source.read(batch_size=4_096)))
+        assert read.schema.equals(EVENT_SCHEMA) and read.num_rows == SMALL.events
+        assert read.drop(["position"]).to_pylist() == events_of(SMALL).drop(["position"]).to_pylist()
+        projection = Balances()
+        replay(source, projection)
+        assert projection.digest() == own_store_balances(tmp_path)
+        # A tail read from a position in the middle gives exactly the events after it.
+        middle = read["position"][20_000].as_py()
+        tail = pa.Table.from_batches(list(source.read(after=middle)))
+        assert tail["position"].to_pylist() == read["position"].to_pylist()[20_001:]
+
+
+def test_without_columns_projections_see_message_db_s_envelope(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
+) -> None:
+    url, written = mdb
+    with open_store(str(source_file(tmp_path, url, category=None, mapped=False))) as source:
+        assert source.info().layout == "envelope" and source.info().details["events"] == written.events + written.audit
+        table = pa.Table.from_batches(list(source.read()))
+    assert table.schema.equals(ENVELOPE_SCHEMA)
+    rows = table.to_pylist()
+    categories = {row["stream"].split("-", 1)[0] for row in rows}
+    assert categories == {"account", "audit"}
+    first = next(row for row in rows if row["stream"].startswith("account-"))
+    assert first["stream"] == messagedb_writer.stream_name(1) and first["stream_version"] == 0
+    assert first["event_type"] == "AccountOpened"
+    data = json.loads(first["data"])
+    assert data["currency"] == events_of(SMALL)["currency"][0].as_py() and "amount" not in data
+    assert json.loads(first["metadata"]) == {"schemaVersion": "1"}
+    deposit = next(row for row in rows if row["event_type"] == "Deposited")
+    assert isinstance(json.loads(deposit["data"])["amount"], int)
+    assert {row["event_type"] for row in rows} == {*messagedb_writer.TYPE_NAMES.values(), "AuditRecorded"}
+    assert all(row["occurred_at"].tzinfo is not None for row in rows[:10])
+
+
+def test_a_mapped_read_of_every_category_names_the_unmapped_types(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
+) -> None:
+    url, _ = mdb
+    with open_store(str(source_file(tmp_path, url, category=None))) as source, pytest.raises(SchemaMismatch) as raised:
+        list(source.read())
+    assert "AuditRecorded" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_catchup_run_on_the_source_file_verifies_and_leaves_message_db_unchanged(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
+) -> None:
+    url, written = mdb
+    path = source_file(tmp_path, url)
+    before = database_checksum(url)
+    code, out, err = run(
+        "run", str(path), "-p", "balances", "--intervals", "5000", "--repeats", "1", "--warmup", "0",
+        "--out", str(tmp_path / "results"), "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    code, out, err = run("info", str(path))
+    assert code == 0, err
+    assert f"{written.events:,} events" in out
+    assert database_checksum(url) == before
+    assert any((tmp_path / "messages.snapshots").iterdir())  # catchup's own folder holds the snapshots
