@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import textwrap
 import tomllib
 from collections.abc import Iterator
@@ -296,3 +297,20 @@ def test_catchup_run_on_the_source_file_verifies_and_leaves_message_db_unchanged
     assert f"{written.events:,} events" in out
     assert database_checksum(url) == before
     assert any((tmp_path / "messages.snapshots").iterdir())  # catchup's own folder holds the snapshots
+
+
+def test_the_source_read_benchmark_runs_on_a_message_db_source(
+    mdb: tuple[str, messagedb_writer.Written],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench.perf import source_read
+
+    url, written = mdb
+    monkeypatch.setattr("sys.argv", ["source_read", str(source_file(tmp_path, url)), "--repeats", "1"])
+    source_read.main()
+    out = capsys.readouterr().out
+    assert f"{written.events:,} events" in out
+    for row in ("full read", "full replay of balances", "pyarrow.json", "json.loads"):
+        assert re.search(rf"{re.escape(row)}.*\s[\d.]+x", out), out
