@@ -314,3 +314,34 @@ def test_the_source_read_benchmark_runs_on_a_message_db_source(
     assert f"{written.events:,} events" in out
     for row in ("full read", "full replay of balances", "pyarrow.json", "json.loads"):
         assert re.search(rf"{re.escape(row)}.*\s[\d.]+x", out), out
+
+
+def test_message_db_orders_commits_per_category_only(pg_url: str) -> None:
+    """The gap rule the preset's docstring states, shown on the real write_message: a write
+    to another category commits a later position while an earlier one is in flight, and a
+    write to the same category cannot even draw a position until the first one ends."""
+    url = messagedb_server.install(pg_url, "catchup_test_messagedb_gaps")
+    options = "-c search_path=message_store,public"
+    write = "SELECT write_message(gen_random_uuid()::varchar, %s, 'Deposited', '{\"amount\": 1}'::jsonb)"
+    visible = "SELECT array_agg(global_position ORDER BY global_position) FROM messages"
+    try:
+        with (
+            psycopg.connect(url, options=options) as first,
+            psycopg.connect(url, options=options, autocommit=True) as other,
+            psycopg.connect(url, options=options) as same,
+            psycopg.connect(url, options=options, autocommit=True) as reader,
+        ):
+            first.execute(write, ("account-1",))
+            (held,) = first.execute("SELECT max(global_position) FROM messages").fetchone() or (None,)
+            other.execute(write, ("audit-1",))
+            (seen,) = reader.execute(visible).fetchone() or (None,)
+            assert seen is not None and held is not None and seen[-1] > held and held not in seen
+            same.execute("SET lock_timeout = '300ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                same.execute(write, ("account-2",))  # waits on account's lock: no position drawn
+            same.rollback()
+            first.commit()
+            (seen,) = reader.execute(visible).fetchone() or (None,)
+            assert seen is not None and held in seen
+    finally:
+        messagedb_server.drop(pg_url, "catchup_test_messagedb_gaps")
