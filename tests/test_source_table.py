@@ -8,9 +8,11 @@ from pathlib import Path
 
 import psycopg
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from bench.replay import replay
+from bench.results.folder import load_run
 from generators import dataset_meta
 from projections.balances import Balances
 from stores import open_store
@@ -21,7 +23,8 @@ from tests.cli_calls import one_error_line, run
 from tests.data import SMALL, events_of
 from tests.foreign_data import PASCAL, PASCAL_VALUES, camel_payload, database_checksum, fresh_database, ledger_rows
 
-HOLE_EVERY = 997  # a rolled-back insert after every so many events: the sequence skips
+HOLE_EVERY = 997
+PASSWORD = "s3cret-pw"  # a rolled-back insert after every so many events: the sequence skips
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +73,8 @@ correlation_id = "(payload->>'correlationId')::bigint"
 event_type = {{ expr = "kind", values = {{ {values} }} }}
 """
     path = tmp_path / "accounts.toml"
+    # Trust authentication ignores the password; catchup must never show it.
+    url = url.replace("postgres@", f"postgres:{PASSWORD}@")
     path.write_text(
         f"""[source]
 uri = "{url}"
@@ -106,7 +111,7 @@ def test_a_mapped_table_replays_to_the_same_balances_as_catchups_own_store(app_d
         holes = (SMALL.events - 1) // HOLE_EVERY
         assert info.head == info.details["highest_position"] == SMALL.events + holes  # positions are not counts
         assert info.currencies == tuple(sorted(SMALL.currencies))
-        assert "postgresql://" not in info.uri and info.backend == "foreign:table"
+        assert PASSWORD not in repr(info) and info.backend == "foreign:table"
         batches = list(source.read(batch_size=4_096))
         assert all(batch.schema.equals(EVENT_SCHEMA) and batch.num_rows <= 4_096 for batch in batches)
         read = pa.Table.from_batches(batches)
@@ -151,7 +156,11 @@ def test_run_and_state_verify_and_leave_the_database_byte_for_byte_unchanged(app
         "--quiet",
     )
     assert code == 0, err
-    assert re.search(r"verified", out, re.I) or "results:" in out
+    loaded = load_run(Path(re.search(r"^results: (.+)$", out, re.M).group(1)))  # type: ignore[union-attr]
+    (row,) = loaded.summary
+    assert row.verified and row.head == SMALL.events  # k counts events: the holes are not events
+    assert (row.snapshots, row.expected.tail_events, row.worst.tail_events) == (SMALL.events // 5_000, 2_500, 4_999)
+    assert PASSWORD not in (loaded.path / "run.json").read_text() + out + err  # type: ignore[operator]
     code, out, err = run("state", str(path), "-p", "balances", "--at", "12k", "--out", str(tmp_path / "b.parquet"))
     assert code == 0, err
     code, out, err = run("info", str(path))
@@ -171,6 +180,49 @@ def test_writes_are_refused_and_the_server_would_refuse_them_too(app_db: str, tm
         conninfo = source.target.conninfo  # type: ignore[attr-defined]
     with psycopg.connect(conninfo) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("CREATE TABLE should_not_exist (x int)")
+
+
+TYPE_TOTALS = str(Path(__file__).parent / "user_projections" / "type_totals.py") + ":TypeTotals"
+
+
+def test_an_envelope_projection_runs_over_the_envelope_and_verifies(app_db: str, tmp_path: Path) -> None:
+    path = source_file(tmp_path, app_db, mapped=False)
+    code, out, err = run(
+        "run",
+        str(path),
+        "-p",
+        TYPE_TOTALS,
+        "--intervals",
+        "10k",
+        "--repeats",
+        "1",
+        "--warmup",
+        "0",
+        "--out",
+        str(tmp_path / "results"),
+        "--quiet",
+    )
+    assert code == 0, err
+    code, _, err = run("state", str(path), "-p", TYPE_TOTALS, "--out", str(tmp_path / "totals.parquet"))
+    assert code == 0, err
+    totals = {row["event_type"]: row for row in pq.read_table(tmp_path / "totals.parquet").to_pylist()}
+    events = events_of(SMALL)
+    for ours, pascal in PASCAL.items():
+        chosen = [row for row in ledger_rows() if row["event_type"] == ours]
+        assert (totals[pascal]["events"], totals[pascal]["amount"]) == (len(chosen), sum(r["amount"] for r in chosen))
+    assert sum(row["events"] for row in totals.values()) == events.num_rows
+
+
+def test_a_projection_over_the_other_schema_is_one_line_naming_the_missing_columns(app_db: str, tmp_path: Path) -> None:
+    envelope = source_file(tmp_path, app_db, mapped=False)
+    code, _, err = run("state", str(envelope), "-p", "balances", "--out", str(tmp_path / "b.parquet"))
+    assert code == 2 or code == 1
+    line = one_error_line(err)
+    assert "projection balances reads ledger events" in line and "stream_id, " in line and "[columns]" in line
+    ledger = source_file(tmp_path, app_db, mapped=True)
+    code, _, err = run("state", str(ledger), "-p", TYPE_TOTALS, "--out", str(tmp_path / "t.parquet"))
+    assert code != 0 and "without column(s) data" in one_error_line(err)
+    assert not (tmp_path / "b.parquet").exists() and not (tmp_path / "t.parquet").exists()
 
 
 @pytest.mark.parametrize(

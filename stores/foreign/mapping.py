@@ -11,10 +11,9 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from stores.errors import InvalidParameter, SchemaMismatch
-from stores.foreign.envelope import envelope_schema
 from stores.foreign.layout import PgLayout
 from stores.foreign.spec import ColumnMap, SourceSpec
-from stores.schema import COLUMNS, conform
+from stores.schema import COLUMNS, conform, envelope_schema
 
 # The ledger columns a mapping must give; the others default (see _DEFAULTS).
 REQUIRED = ("stream_id", "event_type", "amount", "currency")

@@ -15,6 +15,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import psycopg
 import pyarrow as pa
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -28,8 +29,8 @@ from stores.foreign.source_base import SAMPLE_ROWS, ForeignSource, SourceFacts
 from stores.foreign.spec import SourceSpec
 from stores.page_cache import Eviction
 from stores.pg_read import stream_events
-from stores.pg_sessions import PgSessions
-from stores.pg_target import PgTarget, parse_target
+from stores.pg_sessions import DRIVER_ERRORS, PgSessions
+from stores.pg_target import PgTarget, parse_target, translate
 from stores.postgres import PG_NOT_EVICTED
 
 READ_ONLY = "-c default_transaction_read_only=on"
@@ -152,6 +153,24 @@ class ForeignPgSource(ForeignSource):
         return ":".join(parts)
 
     # -- reading -------------------------------------------------------------------------
+
+    def _read_positions(self, upto: int) -> np.ndarray:
+        position = self.layout.envelope.position
+        conditions = self._conditions((f"({position}) <= {int(upto)}",))
+        sql = f"SELECT ({position})::bigint AS position FROM {self.layout.relation} WHERE {conditions} ORDER BY 1"
+        lease = self._sessions.reader()
+        finished = False
+        try:
+            try:
+                lease.cursor = lease.conn.cursor()
+                lease.cursor.execute(sql)
+                table = lease.cursor.fetch_arrow_table()
+            except DRIVER_ERRORS as error:
+                raise translate(self.target, error, "read the positions") from None
+            finished = True
+        finally:
+            self._sessions.release(lease, reusable=finished)
+        return table.column(0).to_numpy()
 
     def read(
         self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
