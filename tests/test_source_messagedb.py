@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from bench.replay import replay
@@ -345,3 +346,29 @@ def test_message_db_orders_commits_per_category_only(pg_url: str) -> None:
             assert seen is not None and held in seen
     finally:
         messagedb_server.drop(pg_url, "catchup_test_messagedb_gaps")
+
+
+TYPE_TOTALS = str(Path(__file__).parent / "user_projections" / "type_totals.py") + ":TypeTotals"
+
+
+def test_an_envelope_projection_over_every_category_runs_verifies_and_counts_each_type(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
+) -> None:
+    url, written = mdb
+    path = source_file(tmp_path, url, category=None, mapped=False)
+    code, _, err = run(
+        "run", str(path), "-p", TYPE_TOTALS, "--intervals", "10k", "--repeats", "1", "--warmup", "0",
+        "--out", str(tmp_path / "results"), "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+    code, _, err = run("state", str(path), "-p", TYPE_TOTALS, "--out", str(tmp_path / "totals.parquet"))
+    assert code == 0, err
+    totals = {
+        row["event_type"]: (row["events"], row["amount"])
+        for row in pq.read_table(tmp_path / "totals.parquet").to_pylist()
+    }
+    ledger = events_of(SMALL).to_pylist()
+    for ours, pascal in messagedb_writer.TYPE_NAMES.items():
+        chosen = [row["amount"] for row in ledger if row["event_type"] == ours]
+        assert totals[pascal] == (len(chosen), sum(chosen))
+    assert totals["AuditRecorded"] == (written.audit, 0)
