@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import textwrap
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +23,7 @@ from bench.replay import replay
 from generators import dataset_meta
 from projections.balances import Balances
 from stores import open_store
-from stores.errors import InvalidParameter, SchemaMismatch
-from stores.foreign import messagedb
+from stores.errors import SchemaMismatch
 from stores.foreign.envelope import ENVELOPE_SCHEMA
 from stores.foreign.layout import PgLayout
 from stores.foreign.presets import layout_for
@@ -147,26 +145,6 @@ def test_a_category_read_is_served_by_message_db_s_category_index(
     assert "category" in plan.split("Index Cond:")[1], plan
 
 
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"category": "account-1"}, "is not a Message DB category"),
-        ({"category": "x'; DROP TABLE y; --"}, "is not a Message DB category"),
-        ({"schema": "public"}, "always message_store.messages"),
-        ({"tenant": "a"}, "takes no option tenant"),
-    ],
-)
-def test_options_it_cannot_take_are_one_line_errors(tmp_path: Path, options: dict[str, str], message: str) -> None:
-    with pytest.raises(InvalidParameter, match=message) as raised:
-        layout_of("postgresql://app@db/prod", tmp_path, **options)
-    assert "\n" not in str(raised.value) and "source.toml" in str(raised.value)
-
-
-def test_the_schema_option_may_name_message_store(tmp_path: Path) -> None:
-    layout = layout_of("postgresql://app@db/prod", tmp_path, schema="message_store", category="account:command")
-    assert layout.filters == ("message_store.category(stream_name) = 'account:command'",)
-
-
 def test_the_ledger_mapping_gives_back_the_generated_events(
     mdb: tuple[str, messagedb_writer.Written], tmp_path: Path
 ) -> None:
@@ -195,19 +173,6 @@ def test_the_ledger_mapping_gives_back_the_generated_events(
         assert got[name].to_pylist() == want[name].cast(pa.string()).to_pylist(), name
     assert got["occurred_at"].to_pylist() == want["occurred_at"].to_pylist()
     assert got["position"].to_pylist() != want["position"].to_pylist()  # the holes
-
-
-def test_category_filter_is_the_index_expression() -> None:
-    assert messagedb.category_filter("account") == "message_store.category(stream_name) = 'account'"
-
-
-def test_the_docstring_example_is_a_source_file_this_preset_reads(tmp_path: Path) -> None:
-    doc = messagedb.__doc__ or ""
-    example = doc.split("global one; ``data`` is jsonb)::", 1)[1].split("\n\n")[1]
-    spec = parse_spec(tomllib.loads(textwrap.dedent(example)), tmp_path / "prod.toml")
-    assert spec.preset == "messagedb" and spec.mapped
-    assert dict(spec.columns["event_type"].values)["Deposited"] == "deposited"
-    assert layout_for(spec).filters == (messagedb.category_filter("account"),)
 
 
 # -- through catchup: the source file, opened as a store ----------------------------------
@@ -315,37 +280,6 @@ def test_the_source_read_benchmark_runs_on_a_message_db_source(
     assert f"{written.events:,} events" in out
     for row in ("full read", "full replay of balances", "pyarrow.json", "json.loads"):
         assert re.search(rf"{re.escape(row)}.*\s[\d.]+x", out), out
-
-
-def test_message_db_orders_commits_per_category_only(pg_url: str) -> None:
-    """The gap rule the preset's docstring states, shown on the real write_message: a write
-    to another category commits a later position while an earlier one is in flight, and a
-    write to the same category cannot even draw a position until the first one ends."""
-    url = messagedb_server.install(pg_url, "catchup_test_messagedb_gaps")
-    options = "-c search_path=message_store,public"
-    write = "SELECT write_message(gen_random_uuid()::varchar, %s, 'Deposited', '{\"amount\": 1}'::jsonb)"
-    visible = "SELECT array_agg(global_position ORDER BY global_position) FROM messages"
-    try:
-        with (
-            psycopg.connect(url, options=options) as first,
-            psycopg.connect(url, options=options, autocommit=True) as other,
-            psycopg.connect(url, options=options) as same,
-            psycopg.connect(url, options=options, autocommit=True) as reader,
-        ):
-            first.execute(write, ("account-1",))
-            (held,) = first.execute("SELECT max(global_position) FROM messages").fetchone() or (None,)
-            other.execute(write, ("audit-1",))
-            (seen,) = reader.execute(visible).fetchone() or (None,)
-            assert seen is not None and held is not None and seen[-1] > held and held not in seen
-            same.execute("SET lock_timeout = '300ms'")
-            with pytest.raises(psycopg.errors.LockNotAvailable):
-                same.execute(write, ("account-2",))  # waits on account's lock: no position drawn
-            same.rollback()
-            first.commit()
-            (seen,) = reader.execute(visible).fetchone() or (None,)
-            assert seen is not None and held in seen
-    finally:
-        messagedb_server.drop(pg_url, "catchup_test_messagedb_gaps")
 
 
 TYPE_TOTALS = str(Path(__file__).parent / "user_projections" / "type_totals.py") + ":TypeTotals"

@@ -67,7 +67,7 @@ from __future__ import annotations
 import re
 
 from stores.errors import InvalidParameter
-from stores.foreign.layout import Envelope, PgLayout
+from stores.foreign.layout import Envelope, PgLayout, Refusal
 from stores.foreign.spec import SourceSpec
 
 SCHEMA = "message_store"
@@ -78,6 +78,16 @@ TABLE = f"{SCHEMA}.messages"
 CATEGORY_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:+.$]{0,199}")
 OPTIONS = ("category", "where", "schema")
 REQUIRED_COLUMNS = ("global_position", "position", "stream_name", "type", "time", "data", "metadata")
+
+# The envelope reads ``time`` as UTC wall-clock time; a ``time`` of another type (a table
+# that only looks like Message DB's) would be shifted by the session's time zone, silently.
+TIME_IS_UTC = Refusal(
+    sql="SELECT coalesce(bool_or(format_type(atttypid, atttypmod) <> 'timestamp without time zone'), false)"
+    " FROM pg_attribute WHERE attrelid = to_regclass('message_store.messages') AND attname = 'time'"
+    " AND NOT attisdropped",
+    message="message_store.messages.time is not a timestamp without time zone, as Message DB's is"
+    ' (it holds UTC); this is not Message DB\'s table: read it with preset = "table"',
+)
 
 ENVELOPE = Envelope(
     position="global_position",
@@ -124,6 +134,7 @@ def layout(spec: SourceSpec) -> PgLayout:
         envelope=ENVELOPE,
         filters=filters,
         high_water_mark=None,
+        refusals=(TIME_IS_UTC,),
         required_columns=REQUIRED_COLUMNS,
         table=TABLE,
     )
