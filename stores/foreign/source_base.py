@@ -61,7 +61,7 @@ class ForeignSource(EventStore):
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
-        self.uri = str(spec.path)
+        self.uri = spec.name
         self._facts: SourceFacts | None = None
         self._positions: np.ndarray | None = None
 
