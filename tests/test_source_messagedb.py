@@ -30,7 +30,7 @@ from stores.foreign.presets import layout_for
 from stores.foreign.spec import parse_spec
 from stores.schema import EVENT_SCHEMA
 from tests import messagedb_server, messagedb_writer
-from tests.cli_calls import run
+from tests.cli_calls import one_error_line, run
 from tests.data import SMALL, events_of
 from tests.foreign_data import database_checksum
 
@@ -306,3 +306,19 @@ def test_an_envelope_projection_over_every_category_runs_verifies_and_counts_eac
         chosen = [row["amount"] for row in ledger if row["event_type"] == ours]
         assert totals[pascal] == (len(chosen), sum(chosen))
     assert totals["AuditRecorded"] == (written.audit, 0)
+
+
+def test_a_uri_with_preset_and_category_names_the_same_source(
+    mdb: tuple[str, messagedb_writer.Written], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, written = mdb
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # where a URI source's snapshots go
+    with open_store(f"{url}?preset=messagedb&category=audit") as source:
+        assert source.info().details["events"] == written.audit
+        rows = pa.Table.from_batches(list(source.read())).to_pylist()
+    assert len(rows) == written.audit and all(row["event_type"] == "AuditRecorded" for row in rows)
+    code, out, err = run("info", f"{url}?preset=messagedb&category=account")
+    assert code == 0, err
+    assert f"{written.events:,} events" in out
+    code, _, err = run("info", f"{url}?preset=messagedb&category=no-such")
+    assert code != 0 and "source.category = 'no-such' is not a Message DB category" in one_error_line(err)

@@ -100,12 +100,12 @@ ENVELOPE = Envelope(
 )
 
 
-def category_filter(category: str, path: object = "") -> str:
+def category_filter(category: str, source: str = "") -> str:
     """The condition reading one category, spelled as the ``messages_category`` index is."""
     if not CATEGORY_PATTERN.fullmatch(category):
-        where = f"source file {path}: " if path else ""
+        where = f"{source}: " if source else ""
         raise InvalidParameter(
-            f"{where}category = {category!r} is not a Message DB category; use the stream name's part"
+            f"{where}source.category = {category!r} is not a Message DB category; use the stream name's part"
             " before its first '-' (letters, digits, _ : + . $), e.g. category = \"account\"",
             "category",
         )
@@ -116,18 +116,17 @@ def layout(spec: SourceSpec) -> PgLayout:
     unknown = sorted(key for key in spec.options if key not in OPTIONS)
     if unknown:
         raise InvalidParameter(
-            f"source file {spec.path}: preset messagedb takes no option {unknown[0]}; its options are"
-            f" {', '.join(OPTIONS)}",
+            f"{spec.name}: preset messagedb takes no option {unknown[0]}; its options are {', '.join(OPTIONS)}",
             unknown[0],
         )
     schema = spec.option("schema", SCHEMA)
     if schema != SCHEMA:
         raise InvalidParameter(
-            f"source file {spec.path}: schema = {schema!r}, but Message DB's table is always {TABLE}; leave schema out",
+            f"{spec.name}: source.schema = {schema!r}, but Message DB's table is always {TABLE}; leave schema out",
             "schema",
         )
     category = spec.option("category")
-    filters = () if category is None else (category_filter(category, spec.path),)
+    filters = () if category is None else (category_filter(category, spec.name),)
     return PgLayout(
         system="messagedb",
         relation=f'"{SCHEMA}"."messages"',
