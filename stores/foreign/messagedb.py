@@ -18,16 +18,17 @@ earlier one. Across categories nothing orders the commits: a writer to ``audit``
 position 12 while a writer to ``account`` still holds position 10 uncommitted. A read of
 all categories must follow the rule for concurrent commits (read only below the oldest
 position a transaction still in flight may hold) or it may skip position 10 for good.
-Message DB has no high-water mark table, so this layout gives none and the reader applies
-that rule.
+Message DB has no high-water mark table, so this layout gives none: a reader following the
+log while it is written must apply that rule (a replay of a log at rest needs none).
 
 ``category = "account"`` reads one category the way Message DB's own ``get_category_messages``
 does: with the condition ``message_store.category(stream_name) = 'account'``, written with
 the very expression of the index ``messages_category (category(stream_name),
-global_position, ...)``, so Postgres serves a category read (and, above all, a tail read
-after a snapshot) from that index in position order. A different spelling of the same
-condition (``split_part(...)`` or ``LIKE 'account-%'``) would not match the index and would
-scan the whole table.
+global_position, ...)``, so Postgres can serve a category read, and a tail read after a
+snapshot, from that index in position order (it does when the category is a small part of
+the table; when it is nearly all of it, the planner takes the primary key and filters,
+which costs the same). A different spelling of the same condition (``split_part(...)`` or
+``LIKE 'account-%'``) would not match the index: a small category would scan the table.
 
 A source file, mapping Message DB's messages onto the ledger schema (``[columns]`` are SQL
 over the columns of ``message_store.messages``; in them ``position`` is the stream position
