@@ -169,6 +169,11 @@ def test_a_mapped_source_replays_to_the_same_balances_as_catchups_own_store(bank
         assert by_stream(read) == by_stream(events_of(SMALL))
         projected = Balances()
         replay(source, projected)
+        # A tail read reads by notification_id, holes and all.
+        after = plain.highest - 1_000
+        tail = pa.Table.from_batches(list(source.read(after=after)))
+        positions = read.column("position").to_pylist()
+        assert tail.column("position").to_pylist() == [p for p in positions if p > after]
     expected = Balances()
     for batch in events_of(SMALL).to_batches():
         expected.apply(batch)
