@@ -25,6 +25,7 @@ alternating which goes first. Rows/s are medians of the repeats.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 from collections.abc import Callable
 from typing import Any
@@ -121,7 +122,7 @@ event_type = {{ expr = "type", values = {{ {", ".join(f'{k} = "{v}"' for k, v in
 """
 
 
-def catchup_pair(url: str, folder: str) -> tuple[Callable[[], object], str]:
+def catchup_pair(url: str, folder: str, stack: contextlib.ExitStack) -> tuple[Callable[[], object], str]:
     """catchup's replay of a mapped source file into balances, and the SQL its reader sends."""
     from pathlib import Path
 
@@ -139,7 +140,7 @@ def catchup_pair(url: str, folder: str) -> tuple[Callable[[], object], str]:
 
     # Opened once and measured before the timing: its facts (count, bounds, currencies, a
     # sample) are a full pass of their own, paid once per open, not per replay.
-    source = open_store(str(path))
+    source = stack.enter_context(open_store(str(path)))
     source.info()
 
     def ours() -> None:
@@ -166,8 +167,9 @@ def main(argv: list[str] | None = None) -> None:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE bank_events")
         print(f"{written.events:,} events written by the library (highest notification_id {written.highest:,})")
-        with adbc.connect(database_url(args.pg, DBNAME)) as conn, tempfile.TemporaryDirectory() as folder:
-            run(conn, written.events, args.repeats, catchup_pair(database_url(args.pg, DBNAME), folder))
+        with contextlib.ExitStack() as stack, adbc.connect(database_url(args.pg, DBNAME)) as conn:
+            folder = stack.enter_context(tempfile.TemporaryDirectory())
+            run(conn, written.events, args.repeats, catchup_pair(database_url(args.pg, DBNAME), folder, stack))
     finally:
         with psycopg.connect(args.pg, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DBNAME}" WITH (FORCE)')

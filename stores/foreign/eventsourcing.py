@@ -45,12 +45,13 @@ a quarter between runs):
 * a mapping reads on the server (it is SQL). From ``stored``: 193k rows/s; from ``data``:
   92k, since unwrapping rebuilds every object (jsonb_each + jsonb_object_agg; a regexp over
   the text managed only 15-20k). catchup's replay of a ``stored`` mapping into balances ran
-  at 143k rows/s against 135k for a bare ADBC read of the same SQL (1.06x). So: the
+  at 143k rows/s against 135k for a bare ADBC read of the same SQL (1.06x; 0.92x in
+  another run). So: the
   server path, and the docs' mappings read ``stored``;
 * the same fields extracted on the server (``convert_from(state, 'UTF8')::jsonb #>> ...``)
   213k rows/s, against 153k for raw bytea (950k rows/s fetched alone) parsed by polars
   ``json_path_match``: unlike the issue's figure, parsing on the client did not win here
-  (the server was 1.2-1.5x faster over runs);
+  (over four runs the server was as fast, 0.97x, to 1.5x faster);
 * the envelope: unwrapped on the server and sent as text 83k rows/s, raw bytea through
   ``decode_batch`` (Arrow's RE2 regexp, one pass) 260k: the client wins 3x. Hence
   ``CLIENT_DECODE = True``: a reader that supports it reads envelopes with ``raw_layout``
