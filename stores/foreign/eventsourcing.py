@@ -47,7 +47,7 @@ a quarter between runs):
   the text managed only 15-20k). catchup's replay of a ``stored`` mapping into balances ran
   at 143k rows/s against 135k for a bare ADBC read of the same SQL (1.06x; 0.92x in
   another run). So: the
-  server path, and the docs' mappings read ``stored``;
+  server path, and a mapping should read ``stored``;
 * the same fields extracted on the server (``convert_from(state, 'UTF8')::jsonb #>> ...``)
   213k rows/s, against 153k for raw bytea (950k rows/s fetched alone) parsed by polars
   ``json_path_match``: unlike the issue's figure, parsing on the client did not win here
