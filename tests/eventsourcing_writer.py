@@ -24,6 +24,7 @@ transaction rolls back, so the global order skips them, as it does in production
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,8 @@ from eventsourcing.persistence import IntegrityError
 
 from generators import LedgerParams, generate
 
-DBNAME = "catchup_test_eventsourcing"
+# One per test process: two test runs at once (developers, CI) must not share a database.
+DBNAME = f"catchup_test_eventsourcing_{os.getpid()}"
 ZLIB = "eventsourcing.compressor:ZlibCompressor"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Ids of the accounts that only ever appear in rolled-back saves: far above any ledger account.

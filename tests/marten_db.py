@@ -3,6 +3,7 @@ the SQL a PgLayout means, run as the reader runs it (read-only)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,8 @@ from stores.foreign.layout import PgLayout
 from stores.foreign.presets import layout_for
 from stores.foreign.spec import SourceSpec, parse_spec
 
-DATABASE = "catchup_test_marten"
+# One per test process: two test runs at once (developers, CI) must not share a database.
+DATABASE = f"catchup_test_marten_{os.getpid()}"
 
 
 def database_url(server_url: str, database: str = DATABASE) -> str:

@@ -27,7 +27,8 @@ from psycopg.conninfo import conninfo_to_dict
 
 PACKAGE = "@eventide/message-db@1.3.1"
 NPM_PREFIX = Path(__file__).resolve().parent.parent / ".ci" / "npm"
-DATABASE = "catchup_test_messagedb"
+# One per test process: two test runs at once (developers, CI) must not share a database.
+DATABASE = f"catchup_test_messagedb_{os.getpid()}"
 # The files the published install writes, checked after it ran (a partial install fails loudly).
 EXPECTED_FUNCTIONS = ("write_message", "category", "acquire_lock", "get_category_messages")
 EXPECTED_INDEXES = ("messages_id", "messages_stream", "messages_category")

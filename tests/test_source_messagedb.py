@@ -303,7 +303,7 @@ def test_an_envelope_projection_over_every_category_runs_verifies_and_counts_eac
     code, _, err = run("state", str(path), "-p", TYPE_TOTALS, "--out", str(tmp_path / "totals.parquet"))
     assert code == 0, err
     totals = {
-        row["event_type"]: (row["events"], row["amount"])
+        row["event_type"]: (row["events"], int(row["amount"]))
         for row in pq.read_table(tmp_path / "totals.parquet").to_pylist()
     }
     ledger = events_of(SMALL).to_pylist()

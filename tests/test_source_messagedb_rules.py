@@ -6,6 +6,7 @@ the commits it is about need several sessions writing at once.
 
 from __future__ import annotations
 
+import os
 import textwrap
 import tomllib
 from pathlib import Path
@@ -64,7 +65,7 @@ def test_message_db_orders_commits_per_category_only(pg_url: str) -> None:
     """The gap rule the preset's docstring states, shown on the real write_message: a write
     to another category commits a later position while an earlier one is in flight, and a
     write to the same category cannot even draw a position until the first one ends."""
-    url = messagedb_server.install(pg_url, "catchup_test_messagedb_gaps")
+    url = messagedb_server.install(pg_url, f"catchup_test_messagedb_gaps_{os.getpid()}")
     options = "-c search_path=message_store,public"
     write = "SELECT write_message(gen_random_uuid()::varchar, %s, 'Deposited', '{\"amount\": 1}'::jsonb)"
     visible = "SELECT array_agg(global_position ORDER BY global_position) FROM messages"
@@ -88,7 +89,7 @@ def test_message_db_orders_commits_per_category_only(pg_url: str) -> None:
             (seen,) = reader.execute(visible).fetchone() or (None,)
             assert seen is not None and held in seen
     finally:
-        messagedb_server.drop(pg_url, "catchup_test_messagedb_gaps")
+        messagedb_server.drop(pg_url, f"catchup_test_messagedb_gaps_{os.getpid()}")
 
 
 def test_a_look_alike_table_whose_time_is_not_utc_wall_clock_is_refused(pg_url: str, tmp_path: Path) -> None:

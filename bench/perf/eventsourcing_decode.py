@@ -79,7 +79,7 @@ def client_extract(table: pa.Table) -> pl.DataFrame:
 
 
 def envelope_sql() -> str:
-    layout = preset.layout(_spec())
+    layout = preset.server_layout(_spec())
     listed = ", ".join(f"({expr}) AS {name}" for name, expr in layout.envelope.expressions().items())
     return f"SELECT {listed} FROM {layout.relation} ORDER BY notification_id"
 
@@ -91,8 +91,8 @@ def mapped_sql(unwrapped: bool) -> str:
     else:
         amount, currency = "stored #>> '{amount,_data_}'", "stored->>'currency'"
         fields = _MAPPED.format(time="e.occurred", amount=amount, currency=currency)
-    relation = preset.layout(_spec()).relation
-    occurred = preset.layout(_spec()).envelope.occurred_at.replace("e.", "")
+    relation = preset.server_layout(_spec()).relation
+    occurred = preset.server_layout(_spec()).envelope.occurred_at.replace("e.", "")
     return f"SELECT notification_id AS position, {fields.replace('e.occurred', occurred)} FROM {relation} ORDER BY 1"
 
 

@@ -8,7 +8,10 @@ executed outside a read-only transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import pyarrow as pa
 
 from stores.schema import ENVELOPE_FIELDS
 
@@ -62,6 +65,10 @@ class PgLayout:
     # The columns of ``relation`` that must exist, checked at open: a missing one is a
     # one-line SchemaMismatch naming it (rather than a driver error mid-read).
     required_columns: tuple[str, ...] = ()
+    # A step run on each batch the server returns, before it is fitted to the envelope: for
+    # a payload decoded faster on the client, or that only the client can decode (a
+    # compressed state). The envelope's ``data`` is then selected as the server keeps it.
+    client_decode: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None
     # The table that must exist for this layout (schema-qualified, unquoted): a missing
     # one is StoreNotFound naming it and the preset.
     table: str = ""

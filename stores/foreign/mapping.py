@@ -43,7 +43,11 @@ def select_list(layout: PgLayout, spec: SourceSpec) -> list[tuple[str, str]]:
     """(SQL expression, output name) per column, in the order of the schema the read hands out."""
     if not spec.mapped:
         envelope = layout.envelope.expressions()
-        listed = [(f"({envelope[name]})::{cast}", name) for name, cast in _ENVELOPE_CASTS.items()]
+        raw = {"data"} if layout.client_decode is not None else set()  # decoded on the client, as stored
+        listed = [
+            (f"({envelope[name]})" if name in raw else f"({envelope[name]})::{cast}", name)
+            for name, cast in _ENVELOPE_CASTS.items()
+        ]
         return listed + [(f"({expr})::text", name) for name, expr in spec.extra.items()]
     unknown = sorted(set(spec.columns) - set(COLUMNS) - {"position"})
     if unknown:
@@ -97,12 +101,18 @@ def render(listed: Sequence[tuple[str, str]]) -> str:
 class BatchFit:
     """Turns the batches a read returns into the source's schema, with one-line errors."""
 
-    def __init__(self, spec: SourceSpec, currencies: tuple[str, ...]) -> None:
+    def __init__(self, spec: SourceSpec, currencies: tuple[str, ...], layout: PgLayout | None = None) -> None:
         self.spec = spec
         self.dictionary = pa.array(list(currencies), pa.string())
         self.envelope = envelope_schema(tuple(spec.extra))
+        self.decode = layout.client_decode if layout is not None else None
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if self.decode is not None:
+            try:
+                batch = self.decode(batch)
+            except ValueError as error:
+                raise SchemaMismatch(f"events of {self.spec.name} cannot be decoded: {error}") from None
         if self.spec.mapped:
             try:
                 return conform(batch, self.dictionary)

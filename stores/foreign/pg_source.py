@@ -191,7 +191,7 @@ class ForeignPgSource(ForeignSource):
         end = facts.last if upto is None else min(upto, facts.last)
         if end <= after:
             return iter(())
-        fit = BatchFit(self.spec, facts.currencies)
+        fit = BatchFit(self.spec, facts.currencies, self.layout)
         where = f"{self.layout.table or self.layout.relation} of {self.target.redacted}"
         return stream_events(
             self._sessions, self.target, where, self._select(after, end), fit.dictionary, batch_size, fit=fit

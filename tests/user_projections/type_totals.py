@@ -1,5 +1,8 @@
 """A projection of envelope events: per event type, how many and the sum of the payload's amounts.
 
+Amounts are summed exactly as decimals (the eventsourcing library writes a Decimal as a
+string, "3.63"; other systems write integers) and kept as the decimal's text.
+
 What a user writes for a foreign source that no [columns] maps: it reads the envelope's
 ``event_type`` and ``data`` (JSON text) and nothing of the ledger.
 """
@@ -7,13 +10,14 @@ What a user writes for a foreign source that no [columns] maps: it reads the env
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import pyarrow as pa
 
 from projections import EventProjection
 
-STATE_SCHEMA = pa.schema([("event_type", pa.string()), ("events", pa.int64()), ("amount", pa.int64())])
+STATE_SCHEMA = pa.schema([("event_type", pa.string()), ("events", pa.int64()), ("amount", pa.string())])
 
 
 class TypeTotals(EventProjection):
@@ -23,22 +27,22 @@ class TypeTotals(EventProjection):
     key = ("event_type",)
 
     def __init__(self) -> None:
-        self.totals: dict[str, list[int]] = {}
+        self.totals: dict[str, list[Any]] = {}
 
     def handle(self, event: Any) -> None:
-        total = self.totals.setdefault(event.event_type, [0, 0])
+        total = self.totals.setdefault(event.event_type, [0, Decimal(0)])
         total[0] += 1
-        total[1] += int(json.loads(event.data).get("amount", 0)) if event.data else 0
+        total[1] += Decimal(str(json.loads(event.data).get("amount") or 0)) if event.data else 0
 
     def snapshot(self) -> pa.Table:
         names = sorted(self.totals)
         return pa.table(
-            [names, [self.totals[n][0] for n in names], [self.totals[n][1] for n in names]], schema=STATE_SCHEMA
+            [names, [self.totals[n][0] for n in names], [str(self.totals[n][1]) for n in names]], schema=STATE_SCHEMA
         )
 
     @classmethod
     def restore(cls, table: pa.Table) -> TypeTotals:
         state = cls()
         for row in table.to_pylist():
-            state.totals[row["event_type"]] = [row["events"], row["amount"]]
+            state.totals[row["event_type"]] = [row["events"], Decimal(row["amount"])]
         return state
