@@ -33,6 +33,7 @@ from time import perf_counter
 import pyarrow as pa
 
 from bench.cold import ColdOutcome, ColdRequest, RestartTarget, cold_catch_up
+from bench.event_index import event_index
 from bench.experiment_config import ExperimentConfig
 from bench.progress import RateReporter
 from bench.replay import ReplayClock, projection_code, replay, restore
@@ -48,6 +49,8 @@ PROGRESS_EVERY_S = 5.0  # a pass shorter than this shows only its summary line
 
 @dataclass(frozen=True)
 class CatchupCase:
+    """One catch-up case; ``catchup_cases`` gives it in counts of events, the experiment at positions."""
+
     name: str
     interval: int
     snapshot_position: int  # 0: no snapshot lies at or before the head, replay from 0
@@ -174,7 +177,9 @@ class Experiment:
         self.restart = restart
         self.emit = emit or (lambda line: None)
         self.snapshots: SnapshotStore = store.snapshots()
-        self.head = store.head()
+        # Planned in counts of events, read by position (bench.event_index says why).
+        self.index = event_index(store)
+        self.head = self.index.events
         if self.head == 0:
             raise InvalidParameter(f"store {store.info().uri} holds no events; nothing to replay")
         self.samples: list[Sample] = []
@@ -202,8 +207,8 @@ class Experiment:
         """One untimed full replay, digesting the state at every position a check needs."""
         wanted: dict[int, list[Check]] = {}
         for interval in self.config.intervals:
-            cases = catchup_cases(interval, self.head)
-            checked = [(SNAPSHOT_PASS, CatchupCase(SNAPSHOT_PASS, interval, 0, self.head))]
+            cases = self._cases(interval)
+            checked = [(SNAPSHOT_PASS, CatchupCase(SNAPSHOT_PASS, interval, 0, self.index.head))]
             checked += [(case.name, case) for case in cases]
             if self.config.cold:
                 checked += [(cold_phase(case.name), case) for case in cases]
@@ -268,7 +273,7 @@ class Experiment:
             parts.append(f"{taken.count} snapshots {taken.size_bytes / 1e6:.1f} MB {taken.snapshot_s:.3f} s")
         if measured:
             self._record_pass(interval, repeat, taken)
-        cases = case_order(catchup_cases(interval, self.head), self.config.case_order_seed, interval, repeat)
+        cases = case_order(self._cases(interval), self.config.case_order_seed, interval, repeat)
         for rank, case in enumerate(cases, 1):
             # The prelude: an untimed catch-up of this very case, so every timed case finds what a
             # catch-up warms already warm, whether it runs first after the snapshot pass or after
@@ -313,12 +318,20 @@ class Experiment:
             taken.count += 1
             taken.size_bytes += info.size_bytes
 
-        stops = range(interval, self.head + 1, interval) if interval else ()
+        stops = [self.index.position(count) for count in range(interval, self.head + 1, interval)] if interval else []
         progress = RateReporter(f"k={interval:,} pass", self.head, self.emit, every=PROGRESS_EVERY_S)
         taken.clock = replay(
             self.store, state, batch_size=self.config.batch_size, stops=stops, at_stop=take, on_batch=progress.update
         )
         return state, taken
+
+    def _cases(self, interval: int) -> list[CatchupCase]:
+        """The catch-up cases of ``interval``, planned in counts of events, at the positions they fall on."""
+        at = self.index.position
+        return [
+            CatchupCase(case.name, interval, at(case.snapshot_position), at(case.head))
+            for case in catchup_cases(interval, self.head)
+        ]
 
     def _catch_up(self, case: CatchupCase) -> tuple[Projection, CatchupTiming]:
         timing = CatchupTiming()

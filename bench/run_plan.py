@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bench.event_index import event_index
 from bench.experiment_config import ExperimentConfig
 from bench.replay import projection_code, replay
 from bench.units import format_bytes
@@ -60,12 +61,13 @@ def snapshot_counts(head: int, config: ExperimentConfig) -> tuple[int, int]:
 def plan_snapshots(store: EventStore, projection: type[Projection], config: ExperimentConfig) -> SnapshotPlan:
     """The run's snapshot volume: counted from the head, and one snapshot measured (replaying at most
     PROBE_EVENTS events, untimed) for the bytes; nothing is written."""
-    head = store.head()
+    index = event_index(store)
+    head = index.events  # snapshots are taken every k events, not every k positions
     total, peak = snapshot_counts(head, config)
     if total == 0:
         return SnapshotPlan(0, 0, 0, 0, head)
     # One snapshot is measured even when the count alone passes the threshold: the message gives the bytes.
-    position, size = _probe(store, projection, min(head, PROBE_EVENTS), config.batch_size)
+    position, size = _probe(store, projection, index.position(min(head, PROBE_EVENTS)), config.batch_size)
     return SnapshotPlan(total, peak, position, size, head)
 
 

@@ -21,6 +21,9 @@ Contract, for every backend:
   the tail, not to the log. ``event_type`` uses EVENT_TYPES as its dictionary and
   ``currency`` the store's currency list, so equal events give equal batches on every
   backend.
+* ``event_positions()`` is None for a log whose n-th event is at position n; a log with
+  holes (a foreign source) gives every event's position, so that counts of events can be
+  turned into positions.
 * ``head()`` is the highest position the log holds (0 for an empty store): what the events
   themselves say, never a recorded number that a writer which died could have left stale.
   Positions are not counts: a log may have holes (positions drawn by a live writer that
@@ -142,6 +145,11 @@ class EventStore(ABC):
 
     def head(self) -> int:
         return self.readable_info().head
+
+    def event_positions(self) -> np.ndarray | None:
+        """Every event's position, in order, when positions are not counts; None when the n-th
+        event is at position n (catchup's own stores: bench.event_index says why it matters)."""
+        return None
 
     def currencies(self) -> tuple[str, ...]:
         return self.readable_info().currencies

@@ -5,7 +5,7 @@ stores.postgres says why ADBC reads the data and what it measured against psycop
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
@@ -23,9 +23,17 @@ _READ_ERRORS = (*DRIVER_ERRORS, OSError)
 
 
 def stream_events(
-    sessions: PgSessions, target: PgTarget, where: str, sql: str, currencies: pa.Array, batch_size: int
+    sessions: PgSessions,
+    target: PgTarget,
+    where: str,
+    sql: str,
+    currencies: pa.Array,
+    batch_size: int,
+    fit: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """The events ``sql`` selects, conformed to the event schema, in batches of at most ``batch_size``.
+
+    ``fit`` replaces the conforming (a foreign source hands out its own schema and errors).
 
     The reader connection goes back to the pool only when the stream ran to its end; one
     abandoned mid-stream or failed is closed instead (PgSessions.release), statement first.
@@ -49,10 +57,13 @@ def stream_events(
             except _READ_ERRORS as error:
                 # A connection lost mid-stream surfaces from the Arrow stream as a plain OSError.
                 raise translate(target, error, "read events") from None
-            try:
-                batch = conform(batch, currencies)
-            except ValueError as error:
-                raise StoreCorrupt(f"events in {where} do not fit the store: {error}") from None
+            if fit is not None:
+                batch = fit(batch)
+            else:
+                try:
+                    batch = conform(batch, currencies)
+                except ValueError as error:
+                    raise StoreCorrupt(f"events in {where} do not fit the store: {error}") from None
             for offset in range(0, batch.num_rows, batch_size):
                 yield batch.slice(offset, batch_size)
         finished = True

@@ -170,14 +170,21 @@ def format_info(info: StoreInfo) -> str:
         state = f"NO: damaged ({len(problems):,} problem(s), below); regenerate with --overwrite"
     else:
         state = "yes" if info.complete else "NO: an interrupted or running load; regenerate with --overwrite"
+    head = f"{info.head:,}"
+    if "events" in details:  # a foreign log: positions are not counts, so both are shown
+        events, first = details.pop("events"), details.pop("first_position", 0)
+        details.pop("highest_position", None)
+        head = f"{info.head:,} (the highest position; {events:,} events at positions {first:,} to {info.head:,})"
     rows: list[tuple[str, str]] = [
         ("store", info.uri),
         ("backend", f"{info.backend} ({info.layout})"),
         ("complete", state),
-        ("head", f"{info.head:,}"),
+        ("head", head),
         ("size", f"{info.size_bytes / 1e6:,.1f} MB ({info.size_bytes:,} bytes)"),
     ]
-    if info.fingerprint:
+    if info.fingerprint and "source" in info.fingerprint:
+        rows.append(("fingerprint", f"{info.fingerprint.get('id')} (the source's identity: its events and mapping)"))
+    elif info.fingerprint:
         fp = info.fingerprint
         params = fp.get("params", {})
         summary = ", ".join(f"{key}={params[key]}" for key in ("events", "accounts", "seed", "skew") if key in params)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import numpy as np
 import pyarrow as pa
 
 from stores.base import READ_BATCH_SIZE, DatasetMeta, EventStore, StoreInfo
@@ -65,12 +66,17 @@ class ForeignSource(EventStore):
         self.spec = spec
         self.uri = str(spec.path)
         self._facts: SourceFacts | None = None
+        self._positions: np.ndarray | None = None
 
     # -- what a backend provides ---------------------------------------------------------
 
     @abstractmethod
     def _measure(self) -> SourceFacts:
         """Count the log and hash its ends (one query or one pass over file metadata)."""
+
+    @abstractmethod
+    def _read_positions(self, upto: int) -> np.ndarray:
+        """Every event's position up to ``upto``, in order (int64)."""
 
     @abstractmethod
     def read(
@@ -86,6 +92,12 @@ class ForeignSource(EventStore):
     @property
     def event_schema(self) -> pa.Schema:
         return EVENT_SCHEMA if self.spec.mapped else envelope_schema(tuple(self.spec.extra))
+
+    def event_positions(self) -> np.ndarray:
+        if self._positions is None:
+            positions = self._read_positions(self.facts().last)
+            self._positions = positions
+        return self._positions
 
     def facts(self) -> SourceFacts:
         if self._facts is None:

@@ -1,0 +1,19 @@
+"""Opening a source file: the foreign store its preset names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stores.foreign.source_base import ForeignSource
+from stores.foreign.spec import load_spec
+
+
+def open_source(path: str | Path) -> ForeignSource:
+    spec = load_spec(path)
+    if spec.preset == "parquet":
+        from stores.foreign.parquet_source import ForeignParquetSource
+
+        return ForeignParquetSource(spec)
+    from stores.foreign.pg_source import ForeignPgSource
+
+    return ForeignPgSource(spec)

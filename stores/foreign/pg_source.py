@@ -1,0 +1,190 @@
+"""A foreign event store in Postgres, read through its preset's layout; never written.
+
+Every connection asks the server for read-only transactions
+(``default_transaction_read_only=on``), so a write could not happen even by mistake: the
+server would refuse it. The events come as today's own store reads them: one query per
+read, streamed as Arrow batches through ADBC, filtered and ordered by the layout's
+position column (an index look-up: a tail read costs the tail). Payload fields that
+[columns] names are extracted on the server (``->>`` and casts), which measured faster
+than fetching whole jsonb and parsing it in Python (the presets' docstrings give figures).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import psycopg
+import pyarrow as pa
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from stores.base import READ_BATCH_SIZE, check_read_range
+from stores.errors import SchemaMismatch, StoreNotFound
+from stores.foreign.layout import PgLayout
+from stores.foreign.mapping import BatchFit, render, select_list
+from stores.foreign.presets import layout_for
+from stores.foreign.source_base import SAMPLE_ROWS, ForeignSource, SourceFacts
+from stores.foreign.spec import SourceSpec
+from stores.page_cache import Eviction
+from stores.pg_read import stream_events
+from stores.pg_sessions import DRIVER_ERRORS, PgSessions
+from stores.pg_target import PgTarget, parse_target, translate
+from stores.postgres import PG_NOT_EVICTED
+
+READ_ONLY = "-c default_transaction_read_only=on"
+
+
+def read_only_target(uri: str, schema: str) -> PgTarget:
+    """The target of ``uri`` with every session read-only (the user's own options kept)."""
+    target = parse_target(uri)
+    params = conninfo_to_dict(target.conninfo)
+    options = str(params.get("options") or "")
+    conninfo = make_conninfo(target.conninfo, options=f"{options} {READ_ONLY}".strip())
+    return dataclasses.replace(target, conninfo=conninfo, schema=schema)
+
+
+class ForeignPgSource(ForeignSource):
+    def __init__(self, spec: SourceSpec) -> None:
+        super().__init__(spec)
+        self.layout: PgLayout = layout_for(spec)
+        schema = self.layout.table.partition(".")[0] if "." in self.layout.table else "public"
+        self.target = read_only_target(spec.uri, schema)
+        self.backend = f"foreign:{self.layout.system}"
+        self._sessions = PgSessions(self.target)
+        self._listed = select_list(self.layout, spec)
+        self._checked = False
+
+    def close(self) -> None:
+        self._sessions.close()
+
+    # -- the SQL -------------------------------------------------------------------------
+
+    def _conditions(self, extra: tuple[str, ...] = ()) -> str:
+        conditions = [*(f"({one})" for one in self.layout.filters), *extra]
+        where = self.spec.option("where")
+        if where:
+            conditions.append(f"({where})")
+        return " AND ".join(conditions) or "TRUE"
+
+    def _select(self, after: int, upto: int, *, order: str = "ASC", limit: int | None = None) -> str:
+        position = self.layout.envelope.position
+        conditions = self._conditions((f"({position}) > {int(after)}", f"({position}) <= {int(upto)}"))
+        sql = (
+            f"SELECT {render(self._listed)} FROM {self.layout.relation} WHERE {conditions} "
+            f"ORDER BY ({position}) {order}"
+        )
+        return sql + (f" LIMIT {int(limit)}" if limit is not None else "")
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _check(self, conn: psycopg.Connection[Any]) -> None:
+        """The table, its columns and the layout's refusals, before anything is read."""
+        if self._checked:
+            return
+        layout = self.layout
+        if layout.table:
+            found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (layout.table,)).fetchone()
+            if not (found and found[0]):
+                raise StoreNotFound(
+                    f"{self.spec.path}: no table {layout.table} in {self.target.redacted} for preset "
+                    f"{self.spec.preset}; check source.uri and the preset's options"
+                )
+            if layout.required_columns:
+                schema, _, table = layout.table.rpartition(".")
+                have = {
+                    str(row[0])
+                    for row in conn.execute(
+                        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) AND attnum > 0 "
+                        "AND NOT attisdropped",
+                        (layout.table,),
+                    ).fetchall()
+                }
+                missing = [name for name in layout.required_columns if name not in have]
+                if missing:
+                    raise SchemaMismatch(
+                        f"{self.spec.path}: table {layout.table} has no column {', '.join(missing)}, which preset "
+                        f"{self.spec.preset} reads; is it {layout.system}'s table?"
+                    )
+        for refusal in layout.refusals:
+            row = conn.execute(refusal.sql).fetchone()
+            if row and row[0]:
+                raise SchemaMismatch(f"{self.spec.path}: {refusal.message}")
+        self._checked = True
+
+    def _high_water_mark(self, conn: psycopg.Connection[Any]) -> int | None:
+        if self.layout.high_water_mark is None:
+            return None
+        row = conn.execute(self.layout.high_water_mark).fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    def _measure(self) -> SourceFacts:
+        position = self.layout.envelope.position
+        with self._sessions.control(f"read {self.layout.table or self.layout.relation}") as conn:
+            self._check(conn)
+            mark = self._high_water_mark(conn)
+            bound = (f"({position}) <= {mark}",) if mark is not None else ()
+            currency = dict((name, expr) for expr, name in self._listed).get("currency")
+            currencies_sql = f", array_agg(DISTINCT {currency})" if self.spec.mapped and currency else ""
+            row = conn.execute(
+                f"SELECT count(*), coalesce(min({position}), 0), coalesce(max({position}), 0){currencies_sql} "
+                f"FROM {self.layout.relation} WHERE {self._conditions(bound)}"
+            ).fetchone()
+            assert row is not None  # an aggregate always returns a row
+            events, first, last = int(row[0]), int(row[1]), int(row[2])
+            currencies = tuple(sorted(str(c) for c in (row[3] or ()) if c is not None)) if currencies_sql else ()
+            sample = self._sample(conn, last)
+            size = 0
+            if self.layout.table:
+                found = conn.execute("SELECT pg_total_relation_size(to_regclass(%s))", (self.layout.table,)).fetchone()
+                size = int(found[0]) if found and found[0] is not None else 0
+        relation = self.layout.table or self.layout.relation
+        shown = " ".join([relation, *(self.layout.filters or ())])
+        return SourceFacts(self.layout.system, shown, events, first, last, sample, size, currencies)
+
+    def _sample(self, conn: psycopg.Connection[Any], last: int) -> str:
+        """An md5 of the first and last SAMPLE_ROWS events as this source reads them (mapping included)."""
+        parts = []
+        for order in ("ASC", "DESC"):
+            inner = self._select(0, last, order=order, limit=SAMPLE_ROWS)
+            row = conn.execute(f"SELECT md5(coalesce(string_agg(md5(t::text), ''), '')) FROM ({inner}) AS t").fetchone()
+            parts.append(str(row[0]) if row else "")
+        return ":".join(parts)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _read_positions(self, upto: int) -> np.ndarray:
+        position = self.layout.envelope.position
+        conditions = self._conditions((f"({position}) <= {int(upto)}",))
+        sql = f"SELECT ({position})::bigint AS position FROM {self.layout.relation} WHERE {conditions} ORDER BY 1"
+        lease = self._sessions.reader()
+        finished = False
+        try:
+            try:
+                lease.cursor = lease.conn.cursor()
+                lease.cursor.execute(sql)
+                table = lease.cursor.fetch_arrow_table()
+            except DRIVER_ERRORS as error:
+                raise translate(self.target, error, "read the positions") from None
+            finished = True
+        finally:
+            self._sessions.release(lease, reusable=finished)
+        return table.column(0).to_numpy()
+
+    def read(
+        self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
+    ) -> Iterator[pa.RecordBatch]:
+        check_read_range(after, upto, batch_size)
+        facts = self.facts()  # checked now: a bad source fails where read() is called
+        end = facts.last if upto is None else min(upto, facts.last)
+        if end <= after:
+            return iter(())
+        fit = BatchFit(self.spec, facts.currencies)
+        where = f"{self.layout.table or self.layout.relation} of {self.target.redacted}"
+        return stream_events(
+            self._sessions, self.target, where, self._select(after, end), fit.dictionary, batch_size, fit=fit
+        )
+
+    def evict_page_cache(self) -> Eviction:
+        return Eviction(0, 0, PG_NOT_EVICTED)
