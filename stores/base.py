@@ -177,7 +177,7 @@ class EventStore(ABC):
         """info(), or StoreIncomplete / StoreNotFound when the log cannot be read."""
         info = self.info()
         if not info.exists:
-            raise not_found(info.uri)
+            raise self.not_found_error()
         if not info.complete:
             raise incomplete(info.uri)
         return info

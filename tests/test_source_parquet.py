@@ -279,3 +279,25 @@ def test_a_bad_source_file_is_one_clear_error(export: Path, tmp_path: Path, edit
     code, _, err = run("state", str(path), "-p", "balances", "--out", str(tmp_path / "s.parquet"))
     assert code == 1 and message in one_error_line(err)
     assert not (export / "snaps").exists()
+
+
+# -- catchup's own Parquet stores refuse an export's folder, and suggest the preset ----------
+
+
+def test_an_export_folder_is_not_taken_for_a_store_and_the_preset_is_suggested(export: Path, tmp_path: Path) -> None:
+    before = listing(export)
+    hint = 'it holds Parquet files: to replay them, write a source file with preset = "parquet" (see docs/sources.md)'
+    code, out, err = run("info", str(export))
+    assert (code, out) == (1, "")
+    assert one_error_line(err) == f"Error: {export} is not a catchup event store (it has no catchup.json), but {hint}"
+    code, out, err = run("generate", str(export), "--events", "1k", "--accounts", "10", "--quiet")
+    assert (code, out) == (1, "")
+    assert one_error_line(err) == (
+        f"Error: {export} exists and is not a catchup store; {hint}, or choose a new or empty folder to generate into"
+    )
+    assert listing(export) == before
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "readme.txt").write_text("not an export")
+    code, _, err = run("generate", str(other), "--events", "1k", "--accounts", "10", "--quiet")
+    assert one_error_line(err) == f"Error: {other} exists and is not a catchup store; choose a new or empty folder"

@@ -110,6 +110,18 @@ def data_files(root: Path) -> list[Path]:
     return found
 
 
+def parquet_hint(folder: Path) -> str:
+    """What to say of a folder that is no catchup store but holds Parquet files (an export,
+    say): '' when it holds none. Looks two levels down only: it is said on the way to an error."""
+    try:
+        found = any(folder.glob(f"*{SUFFIX}")) or any(folder.glob(f"*/*{SUFFIX}"))
+    except OSError:
+        return ""
+    if not found:
+        return ""
+    return 'it holds Parquet files: to replay them, write a source file with preset = "parquet" (see docs/sources.md)'
+
+
 def open_dataset(root: Path, position: str) -> Dataset:
     """Every file's footer, checked: the position column is there, an integer, never null,
     with statistics, and the row groups are sorted. SchemaMismatch (one line) otherwise."""
