@@ -301,3 +301,45 @@ def test_an_export_folder_is_not_taken_for_a_store_and_the_preset_is_suggested(e
     (other / "readme.txt").write_text("not an export")
     code, _, err = run("generate", str(other), "--events", "1k", "--accounts", "10", "--quiet")
     assert one_error_line(err) == f"Error: {other} exists and is not a catchup store; choose a new or empty folder"
+
+
+def test_a_column_added_later_in_the_export_is_still_one_dataset(tmp_path: Path) -> None:
+    table = export_table(ledger_with_holes()).slice(0, 4_000)
+    folder = tmp_path / "grown"
+    folder.mkdir()
+    pq.write_table(table.slice(0, 2_000), folder / "a.parquet", row_group_size=1_000)
+    later = table.slice(2_000, 2_000)
+    pq.write_table(later.append_column("region", pa.array(["eu"] * later.num_rows)), folder / "b.parquet")
+    with open_store(str(source_file(tmp_path, folder))) as source:
+        assert pa.Table.from_batches(list(source.read())).num_rows == 4_000
+    path = source_file(tmp_path, folder, mapped=False, extra='[extra]\nregion = "region"')
+    with pytest.raises(InvalidParameter, match="extra.region = 'region' reads column 'region', which the files do not"):
+        open_store(str(path)).info()
+
+
+@pytest.mark.parametrize(
+    ("write", "message"),
+    [
+        (lambda t, p: pq.write_table(t, p, write_statistics=False), "row group 0 has no min/max statistics of 'global_position'"),
+        (lambda t, p: pq.write_table(t.set_column(0, "global_position", t["global_position"].cast(pa.float64())), p), "column 'global_position' of .* is double, not an integer"),
+        (lambda t, p: pq.write_table(t.set_column(0, "global_position", pa.array([None] + t["global_position"].to_pylist()[1:], pa.int64())), p), "row group 0 holds 1 null 'global_position' values"),
+        (lambda t, p: pq.write_table(t.set_column(0, "global_position", pc.subtract(t["global_position"], 1)), p), "row group 0 holds 'global_position' 0; catchup's positions start at 1"),
+    ],
+)  # fmt: skip
+def test_an_export_the_preset_cannot_read_is_named(tmp_path: Path, write, message) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    write(export_table(ledger_with_holes()).slice(0, 500), folder / "x.parquet")
+    with pytest.raises(SchemaMismatch, match=message):
+        open_store(str(source_file(tmp_path, folder))).info()
+
+
+def test_a_source_file_inside_the_dataset_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "lake"
+    write_export(folder, export_table(ledger_with_holes()))
+    path = folder / "ledger.toml"  # its default snapshot folder would be made inside the export
+    path.write_text('[source]\nuri = "."\npreset = "parquet"\n[envelope]\nposition = "global_position"\n')
+    before = listing(folder)
+    code, _, err = run("info", str(path))
+    assert code == 1 and "lies inside the dataset" in one_error_line(err)
+    assert listing(folder) == before

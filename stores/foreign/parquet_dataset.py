@@ -56,6 +56,7 @@ class Dataset:
     root: Path  # the folder (or the one file) the source file names
     position: str  # the position column
     files: tuple[DataFile, ...]  # in position order; files without rows left out
+    columns: tuple[str, ...]  # the columns every file has, in the first file's order
 
     @property
     def rows(self) -> int:
@@ -68,10 +69,6 @@ class Dataset:
     @property
     def last(self) -> int:
         return self.files[-1].last if self.files else 0
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(self.files[0].schema.names) if self.files else ()
 
     def groups_between(self, after: int, upto: int) -> list[tuple[DataFile, list[RowGroup]]]:
         """The row groups that may hold positions in (after, upto], file by file, judged by statistics."""
@@ -126,16 +123,12 @@ def open_dataset(root: Path, position: str) -> Dataset:
     """Every file's footer, checked: the position column is there, an integer, never null,
     with statistics, and the row groups are sorted. SchemaMismatch (one line) otherwise."""
     files = [_footer(path, root, position) for path in data_files(root)]
-    schemas = {one.schema.remove_metadata() for one in files} if files else set()
-    if len(schemas) > 1:
-        other = next(one for one in files if not one.schema.remove_metadata().equals(files[0].schema.remove_metadata()))
-        raise SchemaMismatch(
-            f"{other.path} has other columns than {files[0].path} ({other.schema.names} against "
-            f"{files[0].schema.names}); the files of a dataset must share one schema"
-        )
+    # The columns every file has: an export whose schema grew (a column added later) is
+    # still one dataset, and an expression may read only what all of its files hold.
+    common = [name for name in files[0].schema.names if all(name in one.schema.names for one in files[1:])]
     held = sorted((one for one in files if one.groups), key=lambda one: (one.first, one.name))
     _check_order(held, position)
-    return Dataset(root, position, tuple(held))
+    return Dataset(root, position, tuple(held), tuple(common))
 
 
 def _footer(path: Path, root: Path, position: str) -> DataFile:

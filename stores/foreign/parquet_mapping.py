@@ -41,7 +41,9 @@ class ParquetMapping:
     columns: tuple[str, ...]  # the file columns the expressions read (position first)
     select: tuple[pl.Expr, ...]  # aliased as the output schema's names, in its order
     where: pl.Expr | None
+    where_columns: tuple[str, ...]
     currency: pl.Expr | None  # ledger mode: the currency expression (the dictionary is its distinct values)
+    currency_columns: tuple[str, ...]
     json: tuple[str, ...]  # envelope columns whose structs are handed out as JSON text
 
     def apply(self, batch: pa.RecordBatch, where: str) -> pa.Table:
@@ -78,13 +80,14 @@ def mapping_for(spec: SourceSpec, file_columns: tuple[str, ...]) -> ParquetMappi
         )
     envelope = {name: compiler.envelope_field(name) for name in ENVELOPE_FIELDS if name != "position"}
     select: list[pl.Expr] = [pl.col(position).alias("position")]
-    currency = None
+    currency: pl.Expr | None = None
+    currency_columns: tuple[str, ...] = ()
     json: tuple[str, ...] = ()
     if spec.mapped:
         for name in COLUMNS[1:]:
             expr = compiler.ledger_column(name, envelope)
             if name == "currency":
-                currency = expr
+                currency, currency_columns = expr, tuple(dict.fromkeys(expr.meta.root_names()))
             select.append(expr.alias(name))
     else:
         missing = [name for name, expr in envelope.items() if expr is None and name not in _OPTIONAL]
@@ -99,7 +102,10 @@ def mapping_for(spec: SourceSpec, file_columns: tuple[str, ...]) -> ParquetMappi
         json = _OPTIONAL
     where_text = spec.option("where")
     where = compiler.expression("source.where", where_text) if where_text else None
-    return ParquetMapping(position, compiler.used(position), tuple(select), where, currency, json)
+    where_columns = tuple(dict.fromkeys(where.meta.root_names())) if where is not None else ()
+    return ParquetMapping(
+        position, compiler.used(position), tuple(select), where, where_columns, currency, currency_columns, json
+    )
 
 
 class _Compiler:

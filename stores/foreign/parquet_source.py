@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stores.base import READ_BATCH_SIZE, check_read_range
-from stores.errors import InvalidParameter, StoreCorrupt
+from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt
 from stores.foreign.mapping import BatchFit
 from stores.foreign.parquet_dataset import DataFile, Dataset, RowGroup, open_dataset, unsorted_rows
 from stores.foreign.parquet_mapping import ParquetMapping, check_options, mapping_for
@@ -46,8 +46,8 @@ class ForeignParquetSource(ForeignSource):
         super().__init__(spec)
         check_options(spec)
         self.root = Path(spec.uri)
-        snapshots = Path(spec.snapshots_uri)
-        if snapshots == self.root or self.root in snapshots.parents:
+        snapshots, inside = Path(spec.snapshots_uri).resolve(), self.root.resolve()
+        if snapshots == inside or inside in snapshots.parents:
             raise InvalidParameter(
                 f"source file {spec.path}: snapshots.uri {snapshots} lies inside the dataset {self.root}, where "
                 "catchup never writes; set [snapshots] uri to a folder outside it"
@@ -77,15 +77,8 @@ class ForeignParquetSource(ForeignSource):
             events = int(held.size)
             first, last = (int(held[0]), int(held[-1])) if held.size else (0, 0)
         currencies: tuple[str, ...] = ()
-        if self.spec.mapped and mapping.currency is not None and dataset.files:
-            scan = pl.scan_parquet([one.path for one in dataset.files], hive_partitioning=False)
-            if mapping.where is not None:
-                scan = scan.filter(mapping.where)
-            try:
-                found = scan.select(mapping.currency.cast(pl.String).unique().alias("c")).collect()
-            except pl.exceptions.PolarsError as error:
-                raise StoreCorrupt(f"cannot read the currencies of {self.root}: {_first_line(error)}") from None
-            currencies = tuple(sorted(str(one) for one in found["c"].to_list() if one is not None))
+        if self.spec.mapped and mapping.currency is not None:
+            currencies = self._distinct(mapping.currency, mapping.currency_columns)
         # Not the folder's name: the identity holds the relation, and a copy of the files is the same data.
         relation = f"{len(dataset.files)} Parquet file{'' if len(dataset.files) == 1 else 's'}"
         size = sum(one.size for one in dataset.files)
@@ -164,18 +157,36 @@ class ForeignParquetSource(ForeignSource):
                 if mapped.num_rows:
                     yield mapped
 
-    def _read_positions(self, upto: int) -> np.ndarray:
+    def _kept(self, columns: tuple[str, ...], upto: int) -> Iterator[tuple[DataFile, pl.DataFrame]]:
+        """``columns`` (and what source.where reads) of the events up to ``upto`` that where keeps."""
         dataset, mapping = self.dataset(), self.mapping()
-        columns = (dataset.position,) if mapping.where is None else mapping.columns
-        found = []
+        read = tuple(dict.fromkeys((dataset.position, *columns, *mapping.where_columns)))
         for one, groups in dataset.groups_between(0, upto):
-            for table in self._groups(one, groups, columns, 0, upto):
+            for table in self._groups(one, groups, read, 0, upto):
+                frame = pl.from_arrow(table)
+                assert isinstance(frame, pl.DataFrame)
                 if mapping.where is not None:
-                    frame = pl.from_arrow(table)
-                    assert isinstance(frame, pl.DataFrame)
-                    table = frame.filter(mapping.where).select(pl.col(dataset.position)).to_arrow()
-                found.append(table.column(dataset.position).to_numpy().astype(np.int64, copy=False))
+                    try:
+                        frame = frame.filter(mapping.where)
+                    except pl.exceptions.PolarsError as error:
+                        raise SchemaMismatch(f"cannot apply source.where to {one.path}: {_first_line(error)}") from None
+                yield one, frame
+
+    def _read_positions(self, upto: int) -> np.ndarray:
+        position = self.dataset().position
+        found = [frame[position].to_numpy().astype(np.int64, copy=False) for _, frame in self._kept((), upto)]
         return np.concatenate(found) if found else np.zeros(0, np.int64)
+
+    def _distinct(self, expr: pl.Expr, columns: tuple[str, ...]) -> tuple[str, ...]:
+        """The sorted distinct non-null values of ``expr`` over the events read: the currency dictionary."""
+        values: set[str] = set()
+        for one, frame in self._kept(columns, self.dataset().last):
+            try:
+                found = frame.select(expr.cast(pl.String).unique().alias("v"))["v"].to_list()
+            except pl.exceptions.PolarsError as error:
+                raise SchemaMismatch(f"cannot map the currencies of {one.path}: {_first_line(error)}") from None
+            values.update(str(one) for one in found if one is not None)
+        return tuple(sorted(values))
 
     def read(
         self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
