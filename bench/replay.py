@@ -16,9 +16,10 @@ import numpy as np
 import pyarrow as pa
 
 from projections import Projection
+from projections.base import missing_columns
 from stores.base import READ_BATCH_SIZE, EventStore
-from stores.errors import CatchupError
-from stores.schema import positions
+from stores.errors import CatchupError, InvalidParameter
+from stores.schema import ENVELOPE, positions
 
 
 class ProjectionFailed(CatchupError):
@@ -54,6 +55,7 @@ def replay(
     ``stops`` are ascending positions; batches are cut at them, so a stop sees the state at
     exactly that position. Stops above the last event read fire at the end.
     """
+    check_fits(store, type(projection))
     pending = Stops(p for p in sorted(stops) if p > after and (upto is None or p <= upto))
     clock = apply_batches(
         store.read(after=after, upto=upto, batch_size=batch_size), projection, pending, at_stop, on_batch
@@ -63,6 +65,25 @@ def replay(
             at_stop(pending.current)
         pending.advance()
     return clock
+
+
+def check_fits(store: EventStore, projection: type[Projection]) -> None:
+    """InvalidParameter naming the columns ``projection`` reads that the store's events lack."""
+    missing = missing_columns(projection, store.event_schema())
+    if not missing:
+        return
+    kind = store.events_kind()
+    if projection.events == kind:  # an envelope projection reading an [extra] column the file does not give
+        remedy = "add them to the source file's [extra], or read only the columns it gives"
+    elif kind == ENVELOPE:
+        remedy = "map the ledger columns in the source file's [columns], or run a projection with events = 'envelope'"
+    else:
+        remedy = "run it over a source file without [columns] (its events are then the envelope)"
+    raise InvalidParameter(
+        f"projection {projection.name} reads {projection.events} events, but {store.info().uri} holds {kind} "
+        f"events, without column(s) {', '.join(missing)}: {remedy}",
+        "projection",
+    )
 
 
 class Stops:

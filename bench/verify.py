@@ -196,6 +196,8 @@ def _generator_of(info: StoreInfo) -> tuple[Continuation | None, str, int]:
     """The generator that made the store's events and how many it made (past them: live
     appends, which may leave holes), or why there is none to compare with."""
     fp = info.fingerprint or {}
+    if "source" in fp:
+        return None, "skipped: a foreign source's events are its own system's, read whole and mapped above", 0
     if fp.get("generator") != GENERATOR:
         return None, "skipped: the fingerprint names no catchup generator, so there is nothing to regenerate", 0
     if fp.get("version") != GENERATOR_VERSION:

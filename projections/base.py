@@ -18,6 +18,15 @@ strings, ``occurred_at`` a timezone-aware datetime. Declare ``fields`` with the 
 ``handle`` reads: the others are then never converted (a datetime costs about 2.4 µs to make).
 The event object is reused for the next event: copy the fields you keep, not the object.
 
+Events come in one of two schemas, declared by ``events`` (class attribute): ``"ledger"``
+(the default: EVENT_SCHEMA, what catchup's own stores hold and what a foreign source
+hands out when its file maps [columns]) or ``"envelope"`` (ENVELOPE_SCHEMA: a foreign
+source's events as its system keeps them: ``position``, ``stream``, ``stream_version``,
+``event_type``, ``occurred_at``, ``data`` and ``metadata`` as JSON text, plus the file's
+[extra] columns). An ``EventProjection`` of envelope events declares the fields it reads
+from those. Run over the other schema, a projection is refused with one line naming the
+columns it misses (``missing_columns``).
+
 Both kinds implement:
 
 * ``name`` (class attribute): how results, snapshots and the CLI call it; 1-64 letters,
@@ -49,13 +58,19 @@ import pyarrow as pa
 
 from projections.columns import python_columns
 from projections.digest import table_digest
-from stores.schema import COLUMNS
+from stores.schema import COLUMNS, ENVELOPE, ENVELOPE_FIELDS, EVENT_KINDS, LEDGER
 
 
 class Projection(ABC):
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     key: ClassVar[tuple[str, ...]] = ()
+    events: ClassVar[str] = LEDGER
+
+    @classmethod
+    def reads(cls) -> tuple[str, ...]:
+        """The columns this projection needs in every batch."""
+        return COLUMNS if cls.events == LEDGER else ENVELOPE_FIELDS
 
     @abstractmethod
     def apply(self, batch: pa.RecordBatch) -> None:
@@ -85,14 +100,29 @@ class EventProjection(Projection):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if cls.events not in EVENT_KINDS:
+            raise TypeError(f"{cls.__name__}.events = {cls.events!r}: use one of {', '.join(EVENT_KINDS)}")
+        if cls.events == ENVELOPE and cls.fields is COLUMNS:  # the default follows the schema
+            cls.fields = ENVELOPE_FIELDS
         # staticmethod: the loop is a plain function, not to be bound to the instance.
-        cls._event_loop = staticmethod(_make_event_loop(tuple(cls.fields), cls.__name__))
+        cls._event_loop = staticmethod(_make_event_loop(tuple(cls.fields), cls.__name__, cls.events))
+
+    @classmethod
+    def reads(cls) -> tuple[str, ...]:
+        return tuple(cls.fields)
 
     def apply(self, batch: pa.RecordBatch) -> None:
         type(self)._event_loop(self.handle, python_columns(batch, self.fields))
 
 
-def _make_event_loop(fields: tuple[str, ...], owner: str) -> Callable[[Callable[[Any], None], list[list[Any]]], None]:
+def missing_columns(projection: type[Projection], schema: pa.Schema) -> list[str]:
+    """The columns ``projection`` reads that batches of ``schema`` do not have (none: it fits)."""
+    return [name for name in projection.reads() if name not in schema.names]
+
+
+def _make_event_loop(
+    fields: tuple[str, ...], owner: str, events: str
+) -> Callable[[Callable[[Any], None], list[list[Any]]], None]:
     """A batch loop written for ``fields``, made once per class.
 
     It assigns the fields straight onto one reused slotted object in the ``for`` target
@@ -100,9 +130,13 @@ def _make_event_loop(fields: tuple[str, ...], owner: str) -> Callable[[Callable[
     cheapest per-event dispatch measured (a namedtuple per event cost about 25% more time on
     the balances handler).
     """
-    unknown = [f for f in fields if f not in COLUMNS]
+    # Envelope events may carry a source's [extra] columns: any identifier, checked against
+    # the source's schema when the projection is run over it.
+    allowed = COLUMNS if events == LEDGER else None
+    unknown = [f for f in fields if not f.isidentifier() or (allowed is not None and f not in allowed)]
     if unknown or not fields or len(set(fields)) != len(fields):
-        raise TypeError(f"{owner}.fields {fields!r}: name one or more of {', '.join(COLUMNS)}")
+        named = ", ".join(COLUMNS if events == LEDGER else (*ENVELOPE_FIELDS, "an [extra] column"))
+        raise TypeError(f"{owner}.fields {fields!r}: name one or more of {named}")
     event_type = type("Event", (), {"__slots__": fields, "__repr__": _event_repr})
     targets = ", ".join(f"event.{f}" for f in fields) + ("," if len(fields) == 1 else "")
     source = (

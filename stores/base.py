@@ -62,7 +62,7 @@ import pyarrow as pa
 
 from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreIncomplete, StoreNotFound
 from stores.page_cache import Eviction
-from stores.schema import SCHEMA_VERSION, conform, currency_dictionary, positions
+from stores.schema import EVENT_SCHEMA, LEDGER, SCHEMA_VERSION, conform, currency_dictionary, positions
 
 if TYPE_CHECKING:
     from stores.live import GapWatch, LiveAppender
@@ -145,6 +145,13 @@ class EventStore(ABC):
 
     def head(self) -> int:
         return self.readable_info().head
+
+    def events_kind(self) -> str:
+        """Which schema ``read`` hands out: LEDGER (EVENT_SCHEMA) or ENVELOPE (a foreign source unmapped)."""
+        return LEDGER
+
+    def event_schema(self) -> pa.Schema:
+        return EVENT_SCHEMA
 
     def event_positions(self) -> np.ndarray | None:
         """Every event's position, in order, when positions are not counts; None when the n-th

@@ -47,6 +47,33 @@ EVENT_SCHEMA = pa.schema(
 )
 COLUMNS: tuple[str, ...] = tuple(EVENT_SCHEMA.names)
 
+# The envelope: what every event of a foreign source is, whatever the system, when no
+# [columns] maps it onto the ledger (stores.foreign). ``data`` and ``metadata`` are the
+# payload's JSON text; a source file's [extra] columns follow, as strings.
+ENVELOPE_SCHEMA = pa.schema(
+    [
+        pa.field("position", pa.int64(), nullable=False),
+        pa.field("stream", pa.string(), nullable=False),
+        pa.field("stream_version", pa.int64(), nullable=False),
+        pa.field("event_type", pa.string(), nullable=False),
+        pa.field("occurred_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("data", pa.string(), nullable=True),
+        pa.field("metadata", pa.string(), nullable=True),
+    ]
+)
+ENVELOPE_FIELDS: tuple[str, ...] = tuple(ENVELOPE_SCHEMA.names)
+# Which schema a projection reads and a store hands out.
+LEDGER, ENVELOPE = "ledger", "envelope"
+EVENT_KINDS = (LEDGER, ENVELOPE)
+
+
+def envelope_schema(extra: Sequence[str] = ()) -> pa.Schema:
+    """The envelope with a source file's [extra] columns after it, as strings."""
+    schema = ENVELOPE_SCHEMA
+    for name in extra:
+        schema = schema.append(pa.field(name, pa.string(), nullable=True))
+    return schema
+
 
 def dictionary_column(values: pa.Array, dictionary: pa.Array) -> pa.DictionaryArray:
     """Encode ``values`` (plain strings or a dictionary array) against a fixed dictionary.

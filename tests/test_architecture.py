@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LEAVES = {"bench", "bench.units", "bench.progress", "bench.prefetch", "bench.environment"}
 ENGINE = {
     "bench.projection_loader",
+    "bench.event_index",
     "bench.replay",
     "bench.experiment",
     "bench.experiment_config",

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psycopg
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from bench.replay import replay
@@ -179,6 +180,49 @@ def test_writes_are_refused_and_the_server_would_refuse_them_too(app_db: str, tm
         conninfo = source.target.conninfo  # type: ignore[attr-defined]
     with psycopg.connect(conninfo) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("CREATE TABLE should_not_exist (x int)")
+
+
+TYPE_TOTALS = str(Path(__file__).parent / "user_projections" / "type_totals.py") + ":TypeTotals"
+
+
+def test_an_envelope_projection_runs_over_the_envelope_and_verifies(app_db: str, tmp_path: Path) -> None:
+    path = source_file(tmp_path, app_db, mapped=False)
+    code, out, err = run(
+        "run",
+        str(path),
+        "-p",
+        TYPE_TOTALS,
+        "--intervals",
+        "10k",
+        "--repeats",
+        "1",
+        "--warmup",
+        "0",
+        "--out",
+        str(tmp_path / "results"),
+        "--quiet",
+    )
+    assert code == 0, err
+    code, _, err = run("state", str(path), "-p", TYPE_TOTALS, "--out", str(tmp_path / "totals.parquet"))
+    assert code == 0, err
+    totals = {row["event_type"]: row for row in pq.read_table(tmp_path / "totals.parquet").to_pylist()}
+    events = events_of(SMALL)
+    for ours, pascal in PASCAL.items():
+        chosen = [row for row in ledger_rows() if row["event_type"] == ours]
+        assert (totals[pascal]["events"], totals[pascal]["amount"]) == (len(chosen), sum(r["amount"] for r in chosen))
+    assert sum(row["events"] for row in totals.values()) == events.num_rows
+
+
+def test_a_projection_over_the_other_schema_is_one_line_naming_the_missing_columns(app_db: str, tmp_path: Path) -> None:
+    envelope = source_file(tmp_path, app_db, mapped=False)
+    code, _, err = run("state", str(envelope), "-p", "balances", "--out", str(tmp_path / "b.parquet"))
+    assert code == 2 or code == 1
+    line = one_error_line(err)
+    assert "projection balances reads ledger events" in line and "stream_id, " in line and "[columns]" in line
+    ledger = source_file(tmp_path, app_db, mapped=True)
+    code, _, err = run("state", str(ledger), "-p", TYPE_TOTALS, "--out", str(tmp_path / "t.parquet"))
+    assert code != 0 and "without column(s) data" in one_error_line(err)
+    assert not (tmp_path / "b.parquet").exists() and not (tmp_path / "t.parquet").exists()
 
 
 @pytest.mark.parametrize(

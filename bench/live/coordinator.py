@@ -83,6 +83,14 @@ def execute_live(
     with open_store(store_uri) as store, store.run_lock(projection_cls.name):
         info = store.readable_info()
         params = (info.fingerprint or {}).get("params")
+        if info.fingerprint and "source" in info.fingerprint:
+            # Not built yet: following a foreign log while its own application writes
+            # (no writers of ours, the preset's gap rule, staleness from the source's times).
+            raise InvalidParameter(
+                f"{info.uri} is a foreign source: live mode appends catchup's own generated events, which a "
+                "foreign source never receives, and following a foreign log as its own application writes "
+                "is not built yet; measure catch-up with catchup run"
+            )
         if not params:
             raise InvalidParameter(
                 f"{info.uri} holds events without generator parameters; live mode continues the seeded "

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The envelope every foreign event has, whatever the system: the names projections see
-# without a [columns] mapping (stores.foreign.envelope gives their Arrow types).
-ENVELOPE_FIELDS = ("position", "stream", "stream_version", "event_type", "occurred_at", "data", "metadata")
+from stores.schema import ENVELOPE_FIELDS
 
 
 @dataclass(frozen=True)

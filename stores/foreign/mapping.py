@@ -11,10 +11,9 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from stores.errors import InvalidParameter, SchemaMismatch
-from stores.foreign.envelope import envelope_schema
 from stores.foreign.layout import PgLayout
 from stores.foreign.spec import ColumnMap, SourceSpec
-from stores.schema import COLUMNS, conform
+from stores.schema import COLUMNS, conform, envelope_schema
 
 # The ledger columns a mapping must give; the others default (see _DEFAULTS).
 REQUIRED = ("stream_id", "event_type", "amount", "currency")
@@ -49,16 +48,16 @@ def select_list(layout: PgLayout, spec: SourceSpec) -> list[tuple[str, str]]:
     unknown = sorted(set(spec.columns) - set(COLUMNS) - {"position"})
     if unknown:
         raise InvalidParameter(
-            f"source file {spec.path}: columns.{unknown[0]} is not a ledger column; map any of {', '.join(COLUMNS[1:])}"
+            f"{spec.name}: columns.{unknown[0]} is not a ledger column; map any of {', '.join(COLUMNS[1:])}"
         )
     if "position" in spec.columns:
         raise InvalidParameter(
-            f"source file {spec.path}: columns.position cannot be mapped: the position is the preset's global order"
+            f"{spec.name}: columns.position cannot be mapped: the position is the preset's global order"
         )
     missing = [name for name in REQUIRED if name not in spec.columns]
     if missing:
         raise InvalidParameter(
-            f"source file {spec.path}: [columns] does not map {', '.join(missing)}; "
+            f"{spec.name}: [columns] does not map {', '.join(missing)}; "
             f"a mapping onto the ledger gives at least {', '.join(REQUIRED)}"
         )
     defaults = {
@@ -109,7 +108,7 @@ class BatchFit:
                 return conform(batch, self.dictionary)
             except ValueError as error:
                 raise SchemaMismatch(
-                    f"events of {self.spec.path} do not map onto the ledger: {error}; "
+                    f"events of {self.spec.name} do not map onto the ledger: {error}; "
                     "map them in [columns] (event_type values name the ledger's types) or leave them out "
                     "with source.where"
                 ) from None
@@ -120,7 +119,7 @@ class BatchFit:
                 column = column.cast(field.type)
             if not field.nullable and column.null_count:
                 raise SchemaMismatch(
-                    f"events of {self.spec.path} have no {field.name} in some rows; "
+                    f"events of {self.spec.name} have no {field.name} in some rows; "
                     f"every event needs one: map it in [envelope] or leave such rows out with source.where"
                 )
             arrays.append(column)

@@ -88,7 +88,7 @@ class ForeignPgSource(ForeignSource):
             found = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (layout.table,)).fetchone()
             if not (found and found[0]):
                 raise StoreNotFound(
-                    f"{self.spec.path}: no table {layout.table} in {self.target.redacted} for preset "
+                    f"{self.spec.name}: no table {layout.table} in {self.target.redacted} for preset "
                     f"{self.spec.preset}; check source.uri and the preset's options"
                 )
             if layout.required_columns:
@@ -104,13 +104,13 @@ class ForeignPgSource(ForeignSource):
                 missing = [name for name in layout.required_columns if name not in have]
                 if missing:
                     raise SchemaMismatch(
-                        f"{self.spec.path}: table {layout.table} has no column {', '.join(missing)}, which preset "
+                        f"{self.spec.name}: table {layout.table} has no column {', '.join(missing)}, which preset "
                         f"{self.spec.preset} reads; is it {layout.system}'s table?"
                     )
         for refusal in layout.refusals:
             row = conn.execute(refusal.sql).fetchone()
             if row and row[0]:
-                raise SchemaMismatch(f"{self.spec.path}: {refusal.message}")
+                raise SchemaMismatch(f"{self.spec.name}: {refusal.message}")
         self._checked = True
 
     def _high_water_mark(self, conn: psycopg.Connection[Any]) -> int | None:

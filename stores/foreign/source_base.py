@@ -27,11 +27,10 @@ import pyarrow as pa
 
 from stores.base import READ_BATCH_SIZE, DatasetMeta, EventStore, StoreInfo
 from stores.errors import ForeignReadOnly, os_failure
-from stores.foreign.envelope import envelope_schema
 from stores.foreign.spec import SourceSpec
 from stores.parquet_snapshots import ParquetSnapshotStore
 from stores.run_lock import RunLock, file_run_lock
-from stores.schema import EVENT_SCHEMA
+from stores.schema import ENVELOPE, EVENT_SCHEMA, LEDGER, envelope_schema
 
 if TYPE_CHECKING:
     from stores.live import GapWatch, LiveAppender
@@ -41,8 +40,6 @@ IDENTITY_VERSION = 1
 # Events whose rows the identity hashes at each end of the log: a change of the data there
 # (or of the mapping) gives another identity, so a snapshot of other events is never loaded.
 SAMPLE_ROWS = 1_000
-# Which event schema a source hands out: onto the ledger with [columns], else the envelope.
-LEDGER, ENVELOPE = "ledger", "envelope"
 
 
 @dataclass(frozen=True)
@@ -64,7 +61,7 @@ class ForeignSource(EventStore):
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
-        self.uri = str(spec.path)
+        self.uri = spec.name
         self._facts: SourceFacts | None = None
         self._positions: np.ndarray | None = None
 
@@ -85,11 +82,9 @@ class ForeignSource(EventStore):
 
     # -- shared --------------------------------------------------------------------------
 
-    @property
     def events_kind(self) -> str:
         return LEDGER if self.spec.mapped else ENVELOPE
 
-    @property
     def event_schema(self) -> pa.Schema:
         return EVENT_SCHEMA if self.spec.mapped else envelope_schema(tuple(self.spec.extra))
 
@@ -111,7 +106,7 @@ class ForeignSource(EventStore):
             "identity_version": IDENTITY_VERSION,
             "system": facts.system,
             "relation": facts.relation,
-            "events_kind": self.events_kind,
+            "events_kind": self.events_kind(),
             "mapping": {name: [column.expr, list(column.values)] for name, column in sorted(self.spec.columns.items())},
             "envelope": dict(sorted(self.spec.envelope.items())),
             "extra": dict(sorted(self.spec.extra.items())),
@@ -129,7 +124,7 @@ class ForeignSource(EventStore):
         return StoreInfo(
             uri=self.uri,
             backend=f"foreign:{facts.system}",
-            layout=self.events_kind,
+            layout=self.events_kind(),
             exists=True,
             complete=True,
             head=facts.last,

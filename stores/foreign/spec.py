@@ -18,11 +18,14 @@ file and the key. The URI is never shown with its password.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stores.errors import InvalidParameter
 from stores.uri import redact
@@ -65,6 +68,12 @@ class SourceSpec:
     envelope: dict[str, str]  # [envelope]: table and parquet presets name their envelope columns
     extra: dict[str, str]  # [extra]: columns passed through beside the envelope, name -> SQL
     snapshots_uri: str  # resolved: an absolute folder path
+    label: str = ""  # a source named by a URI: the URI without its password; '' for a file
+
+    @property
+    def name(self) -> str:
+        """What messages and results call the source: the file, or the URI without its password."""
+        return self.label or str(self.path)
 
     @property
     def shown_uri(self) -> str:
@@ -77,6 +86,52 @@ class SourceSpec:
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
+
+
+# Preset options a URI may carry (``postgresql://...?preset=messagedb&category=account``):
+# the simple ones; a mapping, an envelope or a decode hook needs a source file.
+URI_OPTIONS = ("category", "tenant", "include_archived", "application", "table")
+
+
+def names_a_preset(uri: str) -> bool:
+    """Whether a postgresql:// URI names a foreign source by ``?preset=``."""
+    query = urlsplit(uri).query if "://" in uri else ""
+    return any(key == "preset" for key, _ in parse_qsl(query, keep_blank_values=True))
+
+
+def spec_from_uri(uri: str) -> SourceSpec:
+    """The source a URI names with ``?preset=`` and preset options; the rest goes to libpq.
+
+    Its snapshots go to catchup's cache folder ($XDG_CACHE_HOME or ~/.cache, then
+    catchup/sources/), in a folder named after the preset and the URI without its password.
+    """
+    parts = urlsplit(uri)
+    ours: dict[str, Any] = {}
+    rest = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "preset" or key in URI_OPTIONS:
+            ours[key] = value
+        else:
+            rest.append((key, value))
+    preset = ours.pop("preset")
+    if preset in ("table", "parquet"):
+        raise InvalidParameter(
+            f"{redact(uri)}: preset={preset} needs its envelope columns named in a source file (SOURCE.toml); "
+            f"a URI can name {', '.join(p for p in PRESETS if p not in ('table', 'parquet'))}"
+        )
+    if "include_archived" in ours:
+        flag = ours["include_archived"].lower()
+        if flag not in ("true", "false"):
+            raise InvalidParameter(f"{redact(uri)}: include_archived={flag!r}; use true or false")
+        ours["include_archived"] = flag == "true"
+    plain = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest, safe="/"), ""))
+    name = hashlib.sha256(f"{redact(plain)}|{sorted(ours.items())}".encode()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "catchup" / "sources"
+    document = {
+        "source": {"uri": plain, "preset": preset, **ours},
+        "snapshots": {"uri": str(cache / f"{preset}-{name}")},
+    }
+    return parse_spec(document, Path(redact(uri)))
 
 
 def is_source_file(uri: str) -> bool:
@@ -100,9 +155,11 @@ def load_spec(path: str | Path) -> SourceSpec:
     return parse_spec(document, path)
 
 
-def parse_spec(document: dict[str, Any], path: Path) -> SourceSpec:
+def parse_spec(document: dict[str, Any], path: Path, *, label: str = "") -> SourceSpec:
+    """``label``: what messages call a source named by a URI rather than by a file at ``path``."""
+
     def bad(message: str) -> InvalidParameter:
-        return InvalidParameter(f"source file {path}: {message}")
+        return InvalidParameter(f"{label}: {message}" if label else f"source file {path}: {message}")
 
     unknown = sorted(set(document) - set(_TABLES))
     if unknown:
@@ -159,6 +216,7 @@ def parse_spec(document: dict[str, Any], path: Path) -> SourceSpec:
         envelope=envelope,
         extra=extra,
         snapshots_uri=str(folder.resolve()),
+        label=label,
     )
 
 

@@ -40,23 +40,20 @@ _KNOWN = ("position", "stream", "stream_version", "event_type", "occurred_at", "
 def layout(spec: SourceSpec) -> PgLayout:
     table = spec.option("table")
     if not table:
-        raise InvalidParameter(f"source file {spec.path}: preset table needs source.table, the events table")
+        raise InvalidParameter(f"{spec.name}: preset table needs source.table, the events table")
     schema, _, name = table.rpartition(".") if "." in table else ("public", "", table)
     if not (_NAME.fullmatch(schema) and _NAME.fullmatch(name)):
-        raise InvalidParameter(
-            f"source file {spec.path}: source.table = {table!r} is not a table name; use name or schema.name"
-        )
+        raise InvalidParameter(f"{spec.name}: source.table = {table!r} is not a table name; use name or schema.name")
     given = spec.envelope
     unknown = sorted(set(given) - set(_KNOWN))
     if unknown:
-        raise InvalidParameter(f"source file {spec.path}: envelope.{unknown[0]} is unknown; use {', '.join(_KNOWN)}")
+        raise InvalidParameter(f"{spec.name}: envelope.{unknown[0]} is unknown; use {', '.join(_KNOWN)}")
     needed = list(_ALWAYS)
     needed += _ENVELOPE_MODE if not spec.mapped else [n for n in _LEDGER_DEFAULTS if n not in spec.columns]
     missing = [n for n in needed if n not in given]
     if missing:
         raise InvalidParameter(
-            f"source file {spec.path}: preset table needs envelope.{', envelope.'.join(missing)} "
-            "(SQL over the table's columns)"
+            f"{spec.name}: preset table needs envelope.{', envelope.'.join(missing)} (SQL over the table's columns)"
         )
     qualified = f'"{schema}"."{name}"'
     return PgLayout(
