@@ -343,3 +343,13 @@ def test_a_source_file_inside_the_dataset_folder_is_refused(tmp_path: Path) -> N
     code, _, err = run("info", str(path))
     assert code == 1 and "lies inside the dataset" in one_error_line(err)
     assert listing(folder) == before
+
+
+def test_the_documented_source_file_reads_the_export(export: Path, tmp_path: Path) -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "sources.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", page, re.S).group(1)  # type: ignore[union-attr]
+    path = tmp_path / "documented.toml"
+    path.write_text(example.replace('"exports/ledger/"', f'"{export}"'))
+    with open_store(str(path)) as source:
+        assert source.info().details["events"] == SMALL.events
+        assert balances_digest(source) == balances_digest(open_store(str(source_file(tmp_path, export))))
