@@ -21,10 +21,9 @@ import polars as pl
 import pyarrow as pa
 
 from stores.errors import InvalidParameter, SchemaMismatch
-from stores.foreign.layout import ENVELOPE_FIELDS
 from stores.foreign.mapping import REQUIRED
 from stores.foreign.spec import ColumnMap, SourceSpec
-from stores.schema import COLUMNS
+from stores.schema import COLUMNS, ENVELOPE_FIELDS
 
 # Envelope fields that may be left out: a source without payloads still has events.
 _OPTIONAL = ("data", "metadata")
