@@ -20,6 +20,7 @@ from stores import open_store
 from stores.foreign.detect import Found, about_rows, known_event_tables
 from tests.cli_calls import one_error_line, run
 from tests.conftest import with_options
+from tests.foreign_data import database_checksum
 
 DATABASE = "catchup_test_own"
 GENERATE = ["--events", "2k", "--accounts", "20", "--currencies", "USD,EUR", "--seed", "5", "--quiet"]
@@ -90,10 +91,11 @@ def catalog(url: str) -> list[tuple[object, ...]]:
 
 @pytest.fixture
 def unchanged(systems_url: str) -> Iterator[None]:
-    """The test must leave the database's catalog exactly as it found it."""
-    before = catalog(systems_url)
+    """The test must leave the database exactly as it found it: its catalog, and every row."""
+    before, checksum = catalog(systems_url), database_checksum(systems_url)
     yield
     assert catalog(systems_url) == before
+    assert database_checksum(systems_url) == checksum
 
 
 # -- detection -------------------------------------------------------------------------------
