@@ -267,6 +267,7 @@ def test_rows_unsorted_inside_a_row_group_are_refused_when_read(tmp_path: Path) 
         (lambda t: t.replace("exports/ledger", "exports/nothing"), StoreNotFound, "exports/nothing: it does not exist"),
         (lambda t: t.replace('Withdrawn = "withdrawn", ', ""), SchemaMismatch, "not in the dictionary"),
         (lambda t: t + '[snapshots]\nuri = "EXPORT/snaps"\n', InvalidParameter, "lies inside the dataset"),
+        (lambda t: re.sub(r'^uri = ".*"$', 'uri = "s3://lake/ledger"', t, count=1, flags=re.M), InvalidParameter, "source.uri = 's3://lake/ledger': the parquet preset reads local files"),
     ],
 )  # fmt: skip
 def test_a_bad_source_file_is_one_clear_error(export: Path, tmp_path: Path, edit, error, message) -> None:  # type: ignore[no-untyped-def]

@@ -45,6 +45,11 @@ class ForeignParquetSource(ForeignSource):
     def __init__(self, spec: SourceSpec) -> None:
         super().__init__(spec)
         check_options(spec)
+        if "://" in spec.uri:
+            raise InvalidParameter(
+                f"source file {spec.path}: source.uri = {spec.shown_uri!r}: the parquet preset reads local files "
+                "(a folder of .parquet files or one file); mount or copy the dataset and name its path"
+            )
         self.root = Path(spec.uri)
         snapshots, inside = Path(spec.snapshots_uri).resolve(), self.root.resolve()
         if snapshots == inside or inside in snapshots.parents:
