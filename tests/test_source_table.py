@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,3 +256,29 @@ def test_a_bad_source_file_is_one_clear_error(app_db: str, tmp_path: Path, edit,
         else run("state", str(path), "-p", "balances", "--out", str(tmp_path / "s.parquet"))
     )
     assert code != 0 and message in one_error_line(err)
+
+
+def test_the_count_is_remembered_for_the_same_log_and_taken_again_when_it_grows(pg_url: str, tmp_path: Path) -> None:
+    with fresh_database(pg_url, "table_count") as url:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "CREATE TABLE account_events (id bigserial PRIMARY KEY, account_no bigint, version int, kind text, "
+                "created_at timestamptz, payload jsonb)"
+            )
+            conn.execute(
+                "INSERT INTO account_events (account_no, version, kind, created_at, payload) "
+                'SELECT n, 1, \'AccountOpened\', now(), \'{"amount": 0, "currency": "EUR"}\' FROM generate_series(1, 50) n'
+            )
+        path = source_file(tmp_path, url)
+        with open_store(str(path)) as source:
+            assert source.info().details["events"] == 50
+        remembered = json.loads((tmp_path / "accounts.snapshots" / "counts.json").read_text())
+        assert [value for value in remembered.values()] == [[50, ["EUR"]]]
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO account_events (account_no, version, kind, created_at, payload) "
+                'VALUES (51, 1, \'AccountOpened\', now(), \'{"amount": 0, "currency": "USD"}\')'
+            )
+        with open_store(str(path)) as source:
+            info = source.info()
+            assert (info.details["events"], info.currencies) == (51, ("EUR", "USD"))

@@ -124,24 +124,35 @@ class ForeignPgSource(ForeignSource):
         with self._sessions.control(f"read {self.layout.table or self.layout.relation}") as conn:
             self._check(conn)
             mark = self._high_water_mark(conn)
-            bound = (f"({position}) <= {mark}",) if mark is not None else ()
-            currency = dict((name, expr) for expr, name in self._listed).get("currency")
-            currencies_sql = f", array_agg(DISTINCT {currency})" if self.spec.mapped and currency else ""
+            conditions = self._conditions((f"({position}) <= {mark}",) if mark is not None else ())
+            # The ends by the position index: cheap, done on every open.
             row = conn.execute(
-                f"SELECT count(*), coalesce(min({position}), 0), coalesce(max({position}), 0){currencies_sql} "
-                f"FROM {self.layout.relation} WHERE {self._conditions(bound)}"
+                f"SELECT coalesce(min({position}), 0), coalesce(max({position}), 0) "
+                f"FROM {self.layout.relation} WHERE {conditions}"
             ).fetchone()
             assert row is not None  # an aggregate always returns a row
-            events, first, last = int(row[0]), int(row[1]), int(row[2])
-            currencies = tuple(sorted(str(c) for c in (row[3] or ()) if c is not None)) if currencies_sql else ()
+            first, last = int(row[0]), int(row[1])
             sample = self._sample(conn, last)
             size = 0
             if self.layout.table:
                 found = conn.execute("SELECT pg_total_relation_size(to_regclass(%s))", (self.layout.table,)).fetchone()
                 size = int(found[0]) if found and found[0] is not None else 0
+            # The count and the currencies scan the log: remembered for the same ends and sample.
+            key = {"read": f"{render(self._listed)} FROM {self.layout.relation} WHERE {conditions}", "first": first}
+            key |= {"last": last, "sample": sample}
+            events, currencies = self._remembered(key, lambda: self._count(conn, conditions))
         relation = self.layout.table or self.layout.relation
         shown = " ".join([relation, *(self.layout.filters or ())])
         return SourceFacts(self.layout.system, shown, events, first, last, sample, size, currencies)
+
+    def _count(self, conn: psycopg.Connection[Any], conditions: str) -> tuple[int, tuple[str, ...]]:
+        """The events and (onto the ledger) the sorted currency list: one scan of the log."""
+        currency = {name: expr for expr, name in self._listed}.get("currency")
+        currencies_sql = f", array_agg(DISTINCT {currency})" if self.spec.mapped and currency else ""
+        row = conn.execute(f"SELECT count(*){currencies_sql} FROM {self.layout.relation} WHERE {conditions}").fetchone()
+        assert row is not None
+        currencies = tuple(sorted(str(c) for c in (row[1] or ()) if c is not None)) if currencies_sql else ()
+        return int(row[0]), currencies
 
     def _sample(self, conn: psycopg.Connection[Any], last: int) -> str:
         """An md5 of the first and last SAMPLE_ROWS events as this source reads them (mapping included)."""

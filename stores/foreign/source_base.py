@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -35,6 +36,9 @@ from stores.schema import ENVELOPE, EVENT_SCHEMA, LEDGER, envelope_schema
 if TYPE_CHECKING:
     from stores.live import GapWatch, LiveAppender
 
+# Counts remembered per source (stores.foreign.source_base.ForeignSource._remembered).
+COUNTS_FILE = "counts.json"
+REMEMBERED = 8
 # The identity's version: bump it when what goes into the identity changes.
 IDENTITY_VERSION = 1
 # Events whose rows the identity hashes at each end of the log: a change of the data there
@@ -151,6 +155,37 @@ class ForeignSource(EventStore):
     def run_lock(self, projection: str) -> RunLock:
         self.readable_info()
         return file_run_lock(self._own_folder(), projection)
+
+    def _remembered(
+        self, key: dict[str, Any], compute: Callable[[], tuple[int, tuple[str, ...]]]
+    ) -> tuple[int, tuple[str, ...]]:
+        """(events, currencies) for ``key`` (the log's ends and sample as read), computed once.
+
+        Counting a foreign log scans it (0.43 s for 200k Message DB events), and every
+        process that opens the source needs the count: a cold restart would time the scan
+        as its 'open'. An event log is append-only, so the same ends and the same first and
+        last events as read mean the same events between them.
+        """
+        path = self._own_folder() / COUNTS_FILE
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+        try:
+            known = json.loads(path.read_text())
+        except (OSError, ValueError):
+            known = {}
+        if not isinstance(known, dict):
+            known = {}
+        found = known.get(digest)
+        if isinstance(found, list) and len(found) == 2:
+            return int(found[0]), tuple(str(c) for c in found[1])
+        events, currencies = compute()
+        known = dict(list(known.items())[-(REMEMBERED - 1) :]) | {digest: [events, list(currencies)]}
+        temporary = path.with_suffix(".tmp")
+        try:
+            temporary.write_text(json.dumps(known))
+            os.replace(temporary, path)
+        except OSError:
+            pass  # a cache: a folder that cannot take it only costs the next open a count
+        return events, currencies
 
     def _own_folder(self) -> Path:
         """catchup's folder for this source (snapshots, run locks), made on first use."""
