@@ -132,6 +132,7 @@ def test_the_mapped_export_replays_to_the_balances_of_catchups_own_store(export:
         assert info.head == info.details["highest_position"] == int(expected["position"][-1].as_py())
         assert info.head > SMALL.events  # positions are not counts
         assert info.currencies == tuple(sorted(SMALL.currencies))
+        assert (tmp_path / "ledger.snapshots" / "counts.json").is_file()  # the currency scan, remembered
         batches = list(source.read(batch_size=3_000))
         assert all(batch.schema.equals(EVENT_SCHEMA) and 0 < batch.num_rows <= 3_000 for batch in batches)
         read = pa.Table.from_batches(batches)

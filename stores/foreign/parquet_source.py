@@ -81,17 +81,27 @@ class ForeignParquetSource(ForeignSource):
             self._positions = held
             events = int(held.size)
             first, last = (int(held[0]), int(held[-1])) if held.size else (0, 0)
-        currencies: tuple[str, ...] = ()
+        sample = self._sample(last)
         if self.spec.mapped and mapping.currency is not None:
-            currencies = self._distinct(mapping.currency, mapping.currency_columns)
+            # The currency list scans the log: remembered for the same files, mapping and sample.
+            key = {"files": self._files(), "first": first, "last": last, "sample": sample, "events": events}
+            key |= {"mapping": {name: [c.expr, list(c.values)] for name, c in sorted(self.spec.columns.items())}}
+            key |= {"where": self.spec.option("where"), "envelope": dict(sorted(self.spec.envelope.items()))}
+            currency, columns = mapping.currency, mapping.currency_columns
+            _, currencies = self._remembered(key, lambda: (events, self._distinct(currency, columns)))
+        else:
+            currencies = ()
         # Not the folder's name: the identity holds the relation, and a copy of the files is the same data.
         relation = f"{len(dataset.files)} Parquet file{'' if len(dataset.files) == 1 else 's'}"
         size = sum(one.size for one in dataset.files)
-        return SourceFacts(SYSTEM, relation, events, first, last, self._sample(last), size, currencies)
+        return SourceFacts(SYSTEM, relation, events, first, last, sample, size, currencies)
+
+    def _files(self) -> list[list[Any]]:
+        return [[one.name, one.size, one.rows] for one in self.dataset().files]
 
     def identity(self) -> dict[str, Any]:
         identity = super().identity()
-        identity["files"] = [[one.name, one.size, one.rows] for one in self.dataset().files]
+        identity["files"] = self._files()
         return identity
 
     def _sample(self, last: int) -> str:
