@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from generators.continuation import Continuation
 from generators.params import GENERATOR, GENERATOR_VERSION, fingerprint, params_from_json
-from stores.base import EventStore, StoreInfo, not_found
+from stores.base import EventStore, StoreInfo
 from stores.errors import CatchupError
 from stores.parquet import ParquetStore
 from stores.parquet_integrity import checksum_problem, file_problems, orphans
@@ -68,7 +68,7 @@ def verify_store(
 
     info = store.info()
     if not info.exists:
-        raise not_found(info.uri)
+        raise store.not_found_error()
     state = "complete" if info.complete else "an incomplete load: nothing else can be checked"
     found("store", info.complete, f"{info.uri} ({info.backend}), head {info.head:,}, {state}")
     if info.complete:

@@ -176,11 +176,15 @@ class EventStore(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def not_found_error(self) -> StoreNotFound:
+        """The error for this store not existing (a backend may say what stands there instead)."""
+        return not_found(self.info().uri)
+
     def readable_info(self) -> StoreInfo:
         """info(), or StoreIncomplete / StoreNotFound when the log cannot be read."""
         info = self.info()
         if not info.exists:
-            raise not_found(info.uri)
+            raise self.not_found_error()
         if not info.complete:
             raise incomplete(info.uri)
         return info

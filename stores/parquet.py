@@ -47,8 +47,10 @@ from stores.base import (
     StoreInfo,
     check_read_range,
     incomplete,
+    not_found,
 )
 from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt, StoreError, StoreNotEmpty, StoreNotFound
+from stores.foreign.parquet_dataset import parquet_hint
 from stores.live import AppendReceipt, EventsAt, GapWatch, LiveAppender, NoGaps
 from stores.page_cache import Eviction, evict_files, files_under
 from stores.parquet_files import EVENTS_DIR, FILE_ROWS, ROW_GROUP_ROWS, RollingWriter, file_size
@@ -131,6 +133,14 @@ class ParquetStore(EventStore):
             currencies=manifest.currencies,
             details=details,
         )
+
+    def not_found_error(self) -> StoreNotFound:
+        # The manifest reader's own words: a folder of other files (an export) is said to be one.
+        try:
+            read_manifest(self.folder)
+        except StoreNotFound as error:
+            return error
+        return not_found(str(self.folder))
 
     def readable_info(self) -> StoreInfo:
         info = super().readable_info()
@@ -228,8 +238,14 @@ class ParquetStore(EventStore):
             manifest = read_manifest(self.folder)
         except StoreNotFound:
             if self.folder.exists() and any(self.folder.iterdir()):
+                hint = parquet_hint(self.folder)
                 raise StoreNotEmpty(
-                    f"{self.folder} exists and is not a catchup store; choose a new or empty folder"
+                    f"{self.folder} exists and is not a catchup store; "
+                    + (
+                        f"{hint}, or choose a new or empty folder to generate into"
+                        if hint
+                        else "choose a new or empty folder"
+                    )
                 ) from None
             self.folder.mkdir(parents=True, exist_ok=True)
             return

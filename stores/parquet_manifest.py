@@ -23,6 +23,7 @@ from typing import Any
 
 from stores.base import check_schema_version, not_found
 from stores.errors import SchemaMismatch, StoreCorrupt, StoreNotFound
+from stores.foreign.parquet_dataset import parquet_hint
 from stores.schema import SCHEMA_VERSION
 
 MANIFEST_NAME = "catchup.json"
@@ -103,7 +104,10 @@ def read_manifest(folder: Path) -> Manifest:
     if not path.exists():
         if not folder.exists() or not any(folder.iterdir()):
             raise not_found(str(folder))
-        raise StoreNotFound(f"{folder} is not a catchup event store (it has no {MANIFEST_NAME})")
+        hint = parquet_hint(folder)
+        raise StoreNotFound(
+            f"{folder} is not a catchup event store (it has no {MANIFEST_NAME})" + (f", but {hint}" if hint else "")
+        )
     try:
         data = json.loads(path.read_text())
         if data.get("format") != FORMAT:

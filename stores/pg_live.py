@@ -25,15 +25,16 @@ import pyarrow.csv as pa_csv
 
 from stores.errors import CatchupError, InvalidParameter, SchemaMismatch, StoreError
 from stores.live import AppendReceipt, EventsAt, GapWatch, LiveAppender
+from stores.pg_ownership import mark_sequence
 from stores.pg_sessions import quietly
-from stores.pg_sql import COLUMNS, EVENTS_TABLE, STATUS_TABLE, encode_jsonb, qualified
+from stores.pg_sql import COLUMNS, EVENTS_TABLE, POSITIONS_SEQUENCE, STATUS_TABLE, encode_jsonb, qualified
 from stores.pg_target import PgTarget, translate, unreachable
 from stores.schema import conform, currency_dictionary, positions
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-SEQUENCE = "event_positions"
+SEQUENCE = POSITIONS_SEQUENCE
 _CSV = pa_csv.WriteOptions(include_header=False, batch_size=1 << 16)
 
 
@@ -50,7 +51,10 @@ def begin_live(conn: psycopg.Connection, schema: str) -> None:
     """
     events = qualified(schema, EVENTS_TABLE)
     with conn.transaction():
+        made = conn.execute("SELECT to_regclass(%s) IS NULL", (sequence_name(schema),)).fetchone()
         conn.execute(f"CREATE SEQUENCE IF NOT EXISTS {sequence_name(schema)} AS bigint MINVALUE 1")
+        if made and made[0]:  # marked as catchup's (stores.pg_ownership) when catchup made it
+            conn.execute(mark_sequence(schema))
         conn.execute(
             "SELECT setval(%s::regclass, (SELECT coalesce(max(position), 0) + 1 FROM " + events + "), false)",
             (sequence_name(schema),),

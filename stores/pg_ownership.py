@@ -1,9 +1,9 @@
 """What a load may replace: only tables catchup made, and events only when told to overwrite.
 
-A table catchup creates carries a comment starting with MARKER. Stores made before the
-marker existed are recognised by their status row: a status table with a row in it is a
-catchup store, and its events and snapshots tables were made by catchup too. Any other
-table named like one of catchup's is the user's: a load refuses to touch it.
+A table or sequence catchup creates carries a comment starting with MARKER. Stores made
+before the marker existed are recognised by their status row: a status table with a row in
+it is a catchup store, and its events and snapshots tables (and live sequence) were made by
+catchup too. Anything else in the schema is the user's: a load refuses to write beside it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import psycopg
 
 from stores.errors import StoreNotEmpty
-from stores.pg_sql import EVENTS_TABLE, SNAPSHOTS_TABLE, STATUS_TABLE, qualified
+from stores.foreign.detect import known_event_tables, listed, suggestion
+from stores.pg_sql import EVENTS_TABLE, POSITIONS_SEQUENCE, SNAPSHOTS_TABLE, STATUS_TABLE, qualified
 
 MARKER = "created by catchup"
 _ROLES = {
@@ -19,6 +20,10 @@ _ROLES = {
     SNAPSHOTS_TABLE: "the projection snapshots",
     STATUS_TABLE: "the status row",
 }
+# How many of the user's relations a message names before saying how many more there are.
+_NAMED = 5
+# The relations a schema may hold, as a message names them (indexes go with their tables).
+_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view", "S": "sequence", "f": "foreign table"}
 
 
 def mark(schema: str, table: str) -> str:
@@ -29,24 +34,59 @@ def mark(schema: str, table: str) -> str:
     )
 
 
+def mark_sequence(schema: str) -> str:
+    """The statement that marks live mode's position sequence as catchup's."""
+    return (
+        f"COMMENT ON SEQUENCE {qualified(schema, POSITIONS_SEQUENCE)} IS "
+        f"'{MARKER}: the live positions of a catchup event store'"
+    )
+
+
 def refuse_foreign_tables(conn: psycopg.Connection, schema: str, shown: str) -> None:
-    """StoreNotEmpty naming the first table of catchup's names in ``schema`` that catchup did not make."""
-    found = {
-        str(name): str(comment or "")
-        for name, comment in conn.execute(
-            "SELECT c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
-            (schema, list(_ROLES)),
-        ).fetchall()
-    }
-    legacy = STATUS_TABLE in found and not found[STATUS_TABLE].startswith(MARKER) and _has_status_row(conn, schema)
-    for table in (STATUS_TABLE, EVENTS_TABLE, SNAPSHOTS_TABLE):
-        if table in found and not found[table].startswith(MARKER) and not legacy:
-            raise StoreNotEmpty(
-                f"table {qualified(schema, table)} of {shown} was not created by catchup (its comment does not "
-                f"start with '{MARKER}'), so catchup will not drop or change it; "
-                "use another schema (?schema=NAME), or rename or drop the table yourself"
-            )
+    """StoreNotEmpty naming what in ``schema`` catchup did not make: a load writes nothing beside it.
+
+    Every table, view and sequence counts, whatever its name: a schema holding the user's
+    own relations is not a store's (the issue's story: a generate into ``message_store``
+    next to Message DB's real ``messages``). When one of them is a known system's event
+    table, the message names the system and the preset that replays it instead.
+    """
+    rows = conn.execute(
+        "SELECT c.relname, c.relkind, obj_description(c.oid, 'pg_class') FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = ANY(%s) "
+        "ORDER BY c.relname",
+        (schema, list(_KINDS)),
+    ).fetchall()
+    found = {str(name): (str(kind), str(comment or "")) for name, kind, comment in rows}
+    status = found.get(STATUS_TABLE)
+    legacy = status is not None and not status[1].startswith(MARKER) and _has_status_row(conn, schema)
+    ours = legacy or (status is not None and status[1].startswith(MARKER))
+    foreign = [
+        (name, kind)
+        for name, (kind, comment) in found.items()
+        if not comment.startswith(MARKER)
+        and not (legacy and name in _ROLES)
+        # The live sequence went unmarked before the marker reached it: the store's if the status is.
+        and not (ours and name == POSITIONS_SEQUENCE and kind == "S")
+    ]
+    if not foreign:
+        return
+    known = known_event_tables(conn, schema)
+    if known:
+        raise StoreNotEmpty(
+            f"schema {schema} of {shown} is not a catchup store: it holds {listed(known)}; "
+            f"{suggestion(known)}, or choose a new or empty schema (?schema=NAME) to generate into"
+        )
+    items = [f"{_KINDS[kind]} {qualified(schema, name)}" for name, kind in foreign]
+    if len(items) > _NAMED:
+        named = ", ".join(items[:_NAMED]) + f" and {len(items) - _NAMED} more"
+    else:
+        named = items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    their, them = ("its comment does", "it") if len(items) == 1 else ("their comments do", "them")
+    raise StoreNotEmpty(
+        f"schema {schema} of {shown} is not a catchup store: it holds {named}, not created by catchup "
+        f"({their} not start with '{MARKER}'); choose a new or empty schema (?schema=NAME), "
+        f"or move or drop {them} yourself"
+    )
 
 
 def _has_status_row(conn: psycopg.Connection, schema: str) -> bool:

@@ -17,6 +17,8 @@ LAYOUTS: tuple[str, ...] = ("typed", "jsonb")
 EVENTS_TABLE = "events"
 STATUS_TABLE = "catchup_store"
 SNAPSHOTS_TABLE = "snapshots"
+# Live mode's position sequence (stores.pg_live).
+POSITIONS_SEQUENCE = "event_positions"
 PKEY = "events_pkey"
 STREAM_KEY = "events_stream_version_key"
 

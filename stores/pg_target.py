@@ -23,6 +23,7 @@ from stores.errors import (
     StoreNotFound,
     StoreUnreachable,
 )
+from stores.foreign.detect import Found, known_event_tables, listed, suggestion
 from stores.pg_sql import LAYOUTS
 from stores.uri import ALLOWED, misparsed, redact
 
@@ -56,10 +57,36 @@ class PgTarget:
         return re.sub(r"\s+", " ", text)
 
     def not_found(self) -> StoreNotFound:
+        """No store here: 'create one' unless the database holds a known system's events.
+
+        The issue's story: told to create a store, a user of Message DB did, beside the
+        real messages. So when the database holds another system's event tables the
+        error names them and the preset that replays them instead.
+        """
+        known = known_tables(self)
+        if known:
+            return StoreNotFound(
+                f"no catchup event store in schema {self.schema} of {self.redacted}, "
+                f"but it holds {listed(known)}: {suggestion(known)}"
+            )
         return StoreNotFound(
             f"no catchup event store in schema {self.schema} of {self.redacted}; "
             f"create one with: catchup generate {self.redacted}"
         )
+
+
+def known_tables(target: PgTarget) -> list[Found]:
+    """The known systems' event tables of the target's database; [] when it cannot be asked.
+
+    Only on the way to an error: a failure here (no server, no right to connect) must not
+    hide the error being made, so it gives the plain hint.
+    """
+    try:
+        with psycopg.connect(target.conninfo, autocommit=True) as conn:
+            conn.execute("SET default_transaction_read_only = on")
+            return known_event_tables(conn)
+    except psycopg.Error:
+        return []
 
 
 def parse_target(uri: str) -> PgTarget:

@@ -40,12 +40,8 @@ from stores.base import (
     check_schema_version,
     fingerprint_id,
     incomplete,
-    not_found,
 )
-from stores.errors import (
-    InvalidParameter,
-    SchemaMismatch,
-)
+from stores.errors import InvalidParameter, SchemaMismatch, StoreNotFound
 from stores.page_cache import Eviction
 from stores.pg_ingest import ingest
 from stores.pg_live import PgGapWatch, PgLiveAppender
@@ -121,7 +117,7 @@ class PostgresStore(EventStore):
         # Without the count: a run asks for this on its way in, and needs no hole count then.
         info = self._info(count=False)
         if not info.exists:
-            raise not_found(info.uri)
+            raise self.target.not_found()
         if not info.complete:
             raise incomplete(info.uri)
         return info
@@ -161,6 +157,9 @@ class PostgresStore(EventStore):
             currencies=status.currencies,
             details=details,
         )
+
+    def not_found_error(self) -> StoreNotFound:
+        return self.target.not_found()
 
     def head(self) -> int:
         return self._readable_status().head

@@ -182,7 +182,8 @@ def test_unreachable_postgres_is_one_line_error_without_the_password() -> None:
 def test_postgres_schema_without_a_store_is_an_error(pg_store_uri) -> None:
     code, out, err = run("info", pg_store_uri("typed"))
     assert (code, out) == (1, "")
-    assert err.startswith("Error: no event store at ") and err.count("\n") == 1
+    assert err.startswith("Error: no catchup event store in schema ") and err.count("\n") == 1
+    assert "create one with: catchup generate" in err
 
 
 def test_generate_into_postgres_and_describe_it(pg_store_uri) -> None:

@@ -107,8 +107,9 @@ def test_generate_overwrite_refuses_and_keeps_a_users_events_and_snapshots_table
     _user_tables(pg_url, pg_schema)
     code, out, err = run("generate", pg_store_uri("typed"), *SMALL_ARGS, "--overwrite")
     assert (code, out) == (1, "")
-    assert err.count("\n") == 1 and err.startswith(f'Error: table "{pg_schema}"."events" of ')
-    assert "was not created by catchup" in err and "use another schema (?schema=NAME)" in err
+    assert err.count("\n") == 1 and err.startswith(f"Error: schema {pg_schema} of ")
+    assert f'it holds table "{pg_schema}"."events" and table "{pg_schema}"."snapshots", not created by catchup' in err
+    assert "choose a new or empty schema (?schema=NAME)" in err
     assert sql(pg_url, f'SELECT * FROM "{pg_schema}".events') == [(1, "the user's own")]
     assert sql(pg_url, f'SELECT * FROM "{pg_schema}".snapshots') == [(7,)]
     # Nothing of catchup's was left behind in the user's schema either.
@@ -120,7 +121,7 @@ def test_a_users_snapshots_table_alone_is_refused_too(pg_store_uri, pg_schema: s
     sql(pg_url, f'DROP TABLE "{pg_schema}".events')
     with (
         open_store(pg_store_uri("typed")) as store,
-        pytest.raises(StoreNotEmpty, match='"snapshots" of .* not created'),
+        pytest.raises(StoreNotEmpty, match='it holds table ".*"."snapshots", not created by catchup'),
     ):
         store.load(events_of(SMALL).slice(0, 100).to_batches(), dataset_meta(SMALL), overwrite=True)
     assert sql(pg_url, f'SELECT * FROM "{pg_schema}".snapshots') == [(7,)]

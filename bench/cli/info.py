@@ -21,12 +21,11 @@ def info(store: str, as_json: bool) -> None:
 
     from bench.cli.text import format_info
     from stores import open_store
-    from stores.base import not_found
 
     with open_store(store) as source:
         description = source.info()
-    if not description.exists:
-        raise not_found(description.uri)
+        if not description.exists:
+            raise source.not_found_error()
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(description), indent=2))
     else:
