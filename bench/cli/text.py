@@ -171,9 +171,9 @@ def format_info(info: StoreInfo) -> str:
     else:
         state = "yes" if info.complete else "NO: an interrupted or running load; regenerate with --overwrite"
     head = f"{info.head:,}"
-    if "events" in details:  # a foreign log: positions are not counts, so both are shown
+    if "highest_position" in details:  # a foreign log: positions are not counts, so both are shown
         events, first = details.pop("events"), details.pop("first_position", 0)
-        details.pop("highest_position", None)
+        details.pop("highest_position")
         head = f"{info.head:,} (the highest position; {events:,} events at positions {first:,} to {info.head:,})"
     rows: list[tuple[str, str]] = [
         ("store", info.uri),

@@ -95,7 +95,10 @@ URI_OPTIONS = ("category", "tenant", "include_archived", "application", "table")
 
 def names_a_preset(uri: str) -> bool:
     """Whether a postgresql:// URI names a foreign source by ``?preset=``."""
-    query = urlsplit(uri).query if "://" in uri else ""
+    try:
+        query = urlsplit(uri).query if "://" in uri else ""
+    except ValueError:  # a URI urlsplit cannot split: the store's own parsing says why
+        return False
     return any(key == "preset" for key, _ in parse_qsl(query, keep_blank_values=True))
 
 
