@@ -142,3 +142,20 @@ def test_links_name_files_inside_the_repository(page: Path) -> None:
 def test_the_readme_is_at_most_200_lines() -> None:
     lines = len(README.read_text().splitlines())
     assert lines <= 200, f"README.md has {lines} lines; move detail into docs/"
+
+
+def test_every_source_file_in_the_sources_page_is_one_the_presets_take(tmp_path: Path) -> None:
+    import tomllib
+
+    from stores.foreign.presets import PG_PRESETS, layout_for
+    from stores.foreign.spec import parse_spec
+
+    page = (ROOT / "docs" / "sources.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", page, re.S)
+    presets = set()
+    for block in blocks:
+        spec = parse_spec(tomllib.loads(block), tmp_path / "source.toml")
+        presets.add(spec.preset)
+        if spec.preset in PG_PRESETS:
+            layout_for(spec)  # the preset takes its options and mapping
+    assert presets == {"messagedb", "marten", "eventsourcing", "table", "parquet"}

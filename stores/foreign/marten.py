@@ -30,8 +30,9 @@ keeps the highest ``seq_id`` below which every event is committed or a known hol
 ``HighWaterMark`` row of ``mt_event_progression`` (``HighWaterMark:<tenant>`` under
 per-tenant partitioning). catchup reads never pass it: events committed after it are not
 "safe" yet and are left for the next read, exactly as the daemon leaves them. Without that
-table (no daemon ever ran) or its row, nothing bounds a read but the rule for concurrent
-commits (a hole waits until every transaction in flight when it was seen has ended). A stale
+table (no daemon ever ran) or its row, nothing bounds a read: a log at rest reads whole,
+but on a log being written an event committed late, below the head, could be missed
+(catchup does not follow a foreign log as it is written yet: docs/sources.md). A stale
 mark (a daemon stopped long ago) stops reads there too: run the daemon, or name the
 events with the ``table`` preset.
 
