@@ -210,7 +210,10 @@ def test_an_envelope_projection_runs_over_the_envelope_and_verifies(app_db: str,
     events = events_of(SMALL)
     for ours, pascal in PASCAL.items():
         chosen = [row for row in ledger_rows() if row["event_type"] == ours]
-        assert (totals[pascal]["events"], int(totals[pascal]["amount"])) == (len(chosen), sum(r["amount"] for r in chosen))
+        assert (totals[pascal]["events"], int(totals[pascal]["amount"])) == (
+            len(chosen),
+            sum(r["amount"] for r in chosen),
+        )
     assert sum(row["events"] for row in totals.values()) == events.num_rows
 
 
