@@ -17,7 +17,8 @@ import pyarrow as pa
 
 from bench.cli import INTERRUPTED
 from bench.live.config import LiveConfig
-from bench.live.coordinator import execute_live, starting_snapshot
+from bench.live.coordinator import execute_live
+from bench.live.setup import starting_snapshot
 from bench.replay import Stops, apply_batches, replay
 from bench.results import list_runs, load_run
 from bench.units import format_seconds
@@ -200,6 +201,11 @@ def test_live_refuses_bad_options_in_one_line(tmp_path: Path) -> None:
         (
             ["--interval", "1k", "--rate", "1k", "--max-duration", "0"],
             "Error: --max-duration 0 is not above 0; give seconds",
+        ),
+        (
+            ["--interval", "1k"],
+            f"Error: --rate is needed: {uri} is one of catchup's own stores, whose writers append at that rate; "
+            "only a source file is followed as its own application writes it",
         ),
     ]
     for args, message in cases:

@@ -355,3 +355,13 @@ def test_the_documented_source_file_reads_the_export(export: Path, tmp_path: Pat
     with open_store(str(path)) as source:
         assert source.info().details["events"] == SMALL.events
         assert balances_digest(source) == balances_digest(open_store(str(source_file(tmp_path, export))))
+
+
+def test_live_refuses_an_export_at_rest_in_one_line(export: Path, tmp_path: Path) -> None:
+    path = source_file(tmp_path, export)
+    code, _, err = run("live", str(path), "-p", "balances", "--interval", "5k", "--out", str(tmp_path / "r"))
+    assert code == 1 and one_error_line(err) == (
+        f"Error: {path} is a parquet source, read at rest: live mode follows the Postgres presets as their "
+        "application writes; measure this one with catchup run"
+    )
+    assert not (tmp_path / "r").exists()

@@ -31,16 +31,14 @@ from bench.live.config import (
 @click.option(
     "--rate",
     type=Rate(),
-    required=True,
-    help="Events per second all writers append together; k/M suffixes.",
+    help="Events per second all writers append together; k/M suffixes. Required, but for a source file: "
+    "its own application writes it.",
 )
 @click.option(
     "--writers",
     type=Count(minimum=None),
-    default=DEFAULT_WRITERS,
-    show_default=True,
     metavar="N",
-    help="Writer processes.",
+    help=f"Writer processes (default {DEFAULT_WRITERS}).",
 )
 @click.option(
     "--start-from",
@@ -80,8 +78,8 @@ def live(
     store: str,
     projection: str,
     interval: int,
-    rate: float,
-    writers: int,
+    rate: float | None,
+    writers: int | None,
     start_from: str,
     max_duration: float,
     observe: float,
@@ -93,7 +91,9 @@ def live(
     """Catch PROJECTION up on STORE while writer processes keep appending events.
 
     Writers continue the store's seeded generator at --rate events/s in small commits
-    (Postgres transactions, Parquet files). The projection starts from its snapshot (or
+    (Postgres transactions, Parquet files). On a source file (your own event store) there
+    are no writers of catchup's: leave out --rate and --writers, and catchup follows the
+    log while your application writes it. The projection starts from its snapshot (or
     from zero), catches up, keeps tailing and snapshots every --interval events. Lag is
     sampled every 100 ms into timeseries.parquet. At the end the tailed state is checked
     against a full replay of the final log (exit 4 if they differ). A run in which every
@@ -106,16 +106,19 @@ def live(
       catchup live data/ledger -p balances --interval 100k --rate 20k --max-duration 30
       catchup live 'postgresql://postgres@127.0.0.1/test?schema=ledger' -p balances_per_event \\
           --interval 1M --rate 50k --writers 4 --start-from zero
+      catchup live accounts.toml -p balances --interval 100k --observe 10
     """
     from bench.cli.text import format_summary
     from bench.live.config import LiveConfig
     from bench.live.coordinator import execute_live
     from bench.live.model import DIVERGED
 
+    follow = rate is None and writers is None  # execute_live says which the store needs
     config = LiveConfig(
         interval=interval,
-        rate=rate,
-        writers=writers,
+        rate=rate or 0.0,
+        writers=0 if follow else DEFAULT_WRITERS if writers is None else writers,
+        follow=follow,
         start_from=start_from,
         max_duration_s=max_duration,
         observe_s=observe,

@@ -106,8 +106,13 @@ def format_live_summary(run: Run) -> str:
     lines += [
         f"live run {run.run_id}: {run.projection_name} over {run.store.get('uri', '?')} "
         f"({run.store.get('backend', '?')}), snapshot every {live.interval:,} events",
-        f"rate: {live.rate_requested:,.0f} events/s requested, {live.rate_achieved:,.0f} achieved{share} by "
-        f"{live.writers} writer(s); started from {start} (head {live.start_head:,}, tail {live.tail_events:,} events)",
+        (
+            f"rate: {live.rate_achieved:,.0f} events/s arriving, written by the source's own application"
+            if live.followed
+            else f"rate: {live.rate_requested:,.0f} events/s requested, {live.rate_achieved:,.0f} achieved{share} by "
+            f"{live.writers} writer(s)"
+        )
+        + f"; started from {start} (head {live.start_head:,}, tail {live.tail_events:,} events)",
     ]
     if live.rate_short:
         lines.append("warning: the writers could not keep up; this run measured a lower rate than requested")

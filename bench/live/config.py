@@ -32,13 +32,24 @@ class LiveConfig:
     max_duration_s: float = DEFAULT_MAX_DURATION_S
     observe_s: float = DEFAULT_OBSERVE_S  # after catching up, keep tailing this long to measure the lag
     batch_size: int = LIVE_BATCH_SIZE
+    # Follow a foreign source while its own application writes it: no writers of catchup's,
+    # so rate and writers are 0 (bench.live.follow).
+    follow: bool = False
 
     def __post_init__(self) -> None:
         if self.interval < 1:
             raise InvalidParameter(f"interval {self.interval} is below 1; snapshot every k >= 1 events", "interval")
-        if not self.rate > 0:
+        if self.follow:
+            if self.rate or self.writers:
+                raise InvalidParameter(
+                    "rate and writers are for catchup's own writers; a followed source is written by its own "
+                    "application: leave both out",
+                    "rate",
+                    "writers",
+                )
+        elif not self.rate > 0:
             raise InvalidParameter(f"rate {self.rate:g} is not above 0; give events per second, e.g. 50000", "rate")
-        if not 1 <= self.writers <= MAX_WRITERS:
+        elif not 1 <= self.writers <= MAX_WRITERS:
             raise InvalidParameter(
                 f"writers {self.writers} is out of range; use 1 to {MAX_WRITERS} writer processes", "writers"
             )

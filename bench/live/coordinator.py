@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import multiprocessing
 import queue
-import statistics
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -38,23 +37,24 @@ from typing import Any
 import pyarrow as pa
 
 from bench.environment import collect_environment, peak_rss_bytes
+from bench.event_index import EventIndex
 from bench.live.config import WRITER_STOP_TIMEOUT_S, WRITERS_READY_TIMEOUT_S, LiveConfig, LiveFailed
 from bench.live.cpu import CpuMeter, cores, local_server, window
-from bench.live.model import ModelInputs, live_warnings, measure
-from bench.live.tailing import Tailed, catch_up_and_tail, drain, load_snapshot, timeseries_table
+from bench.live.model import live_warnings, measure
+from bench.live.setup import setup, verify
+from bench.live.source_run import follow_source
+from bench.live.tailing import Tailed, catch_up_and_tail, drain, timeseries_table
 from bench.live.writer import Reports, Signal, WriterFailed, WriterReady, WriterSpec, run_writer
 from bench.projection_loader import load_projection
-from bench.replay import projection_code, replay
+from bench.replay import projection_code
 from bench.results import DEFAULT_RESULTS_DIR, LiveSummary, Run, check_label, write_run
 from bench.results.live import CpuWindow, LiveCpu
 from bench.runner import config_block
 from projections import Projection
 from stores import open_store
-from stores.base import READ_BATCH_SIZE, EventStore
+from stores.base import EventStore, StoreInfo
 from stores.errors import CatchupError, InvalidParameter
-from stores.snapshots import SnapshotStore
-
-DELTA_SAVES = 3  # saves timed in the setup for δ, one snapshot's cost
+from stores.foreign.source_base import ForeignSource
 
 
 @dataclass(frozen=True)
@@ -82,31 +82,17 @@ def execute_live(
     # Live mode saves and deletes the projection's snapshots too: it takes the run lock as a run does.
     with open_store(store_uri) as store, store.run_lock(projection_cls.name):
         info = store.readable_info()
-        params = (info.fingerprint or {}).get("params")
-        if info.fingerprint and "source" in info.fingerprint:
-            # Not built yet: following a foreign log while its own application writes
-            # (no writers of ours, the preset's gap rule, staleness from the source's times).
-            raise InvalidParameter(
-                f"{info.uri} is a foreign source: live mode appends catchup's own generated events, which a "
-                "foreign source never receives, and following a foreign log as its own application writes "
-                "is not built yet; measure catch-up with catchup run"
-            )
-        if not params:
-            raise InvalidParameter(
-                f"{info.uri} holds events without generator parameters; live mode continues the seeded "
-                "generator, so generate the store with catchup generate"
-            )
-        snapshots = store.snapshots()
-        with projection_code(projection_cls, "snapshots delete"):
-            snapshots.delete(projection_cls.name)
-        store.begin_live()
-        try:
-            live, timeseries = _run(store, store_uri, projection_cls, config, params, say, on_writers_started)
-        finally:
-            # Ctrl-C included: the writers are stopped by now; what they committed becomes the head.
-            with suppress(CatchupError):
-                store.end_live()
-                snapshots.delete(projection_cls.name)
+        if isinstance(store, ForeignSource):
+            if not config.follow:
+                raise InvalidParameter(
+                    f"rate and writers are for catchup's own stores: {info.uri} is a foreign source, written by "
+                    "its own application; leave both out to follow it as it is written",
+                    "rate",
+                    "writers",
+                )
+            live, timeseries = follow_source(store, projection_cls, config, say)
+        else:
+            live, timeseries = _with_writers(store, store_uri, info, projection_cls, config, say, on_writers_started)
         description = store.describe()
     environment["peak_rss_bytes"] = peak_rss_bytes()
     run = write_run(
@@ -128,6 +114,41 @@ def execute_live(
     return LiveOutcome(run, live.verified)
 
 
+def _with_writers(
+    store: EventStore,
+    store_uri: str,
+    info: StoreInfo,
+    projection_cls: type[Projection],
+    config: LiveConfig,
+    say: Callable[[str], None],
+    on_writers_started: Callable[[list[int]], None] | None,
+) -> tuple[LiveSummary, pa.Table]:
+    """Live mode on catchup's own store: its writers append the seeded generator's continuation."""
+    if config.follow:
+        raise InvalidParameter(
+            f"rate is needed: {info.uri} is one of catchup's own stores, whose writers append at that rate; "
+            "only a source file is followed as its own application writes it",
+            "rate",
+        )
+    params = (info.fingerprint or {}).get("params")
+    if not params:
+        raise InvalidParameter(
+            f"{info.uri} holds events without generator parameters; live mode continues the seeded "
+            "generator, so generate the store with catchup generate"
+        )
+    snapshots = store.snapshots()
+    with projection_code(projection_cls, "snapshots delete"):
+        snapshots.delete(projection_cls.name)
+    store.begin_live()
+    try:
+        return _run(store, store_uri, projection_cls, config, params, say, on_writers_started)
+    finally:
+        # Ctrl-C included: the writers are stopped by now; what they committed becomes the head.
+        with suppress(CatchupError):
+            store.end_live()
+            snapshots.delete(projection_cls.name)
+
+
 def _run(
     store: EventStore,
     store_uri: str,  # as given, password included: only the writer processes see it
@@ -139,7 +160,9 @@ def _run(
 ) -> tuple[LiveSummary, pa.Table]:
     start_head = store.visible_head()
     server = local_server(store_uri)
-    model, start_position, setup_cpu = _setup(store, projection_cls, config, start_head, say, server)
+    # catchup's own store: its n-th event is at position n (the holes dead writers left are few).
+    prepared = setup(store, projection_cls, config, EventIndex(start_head, None), say, server)
+    model, start_position, setup_cpu = prepared.model, prepared.start_position, prepared.cpu
     processes, signal, reports = _spawn_writers(store_uri, params, config, store.backend)
     try:
         _wait_ready(processes, reports, say)
@@ -169,7 +192,7 @@ def _run(
     failures = _writer_failures(tailed, processes)
     drain(store, tailed.projection, tailed.reader)
     store_head = store.end_live()
-    verified = _verify(store, projection_cls, tailed.projection, store_head, config.batch_size)
+    verified = verify(store, projection_cls, tailed.projection, store_head, config.batch_size)
     timeseries = timeseries_table(tailed.sampler.rows)
     cpu = LiveCpu(cores=cores(), setup=setup_cpu, catchup=catchup_cpu[0])
     measured = measure(timeseries, model=model, within_events=config.batch_size, cpu=cpu)
@@ -255,87 +278,6 @@ def _stop_writers(processes: list[Any], signal: Signal, reports: Reports) -> lis
             return late
 
 
-def _setup(
-    store: EventStore,
-    projection_cls: type[Projection],
-    config: LiveConfig,
-    head: int,
-    say: Callable[[str], None],
-    server: bool,
-) -> tuple[ModelInputs, int, CpuWindow]:
-    """Measure μ, δ and the CPU the replay takes on the log as it stands; leave the snapshot a K-interval
-    projection would have."""
-    start_position = starting_snapshot(head, config.interval) if config.start_from == "snapshot" else 0
-    snapshots = store.snapshots()
-    with projection_code(projection_cls, "__init__"):
-        projection = projection_cls()
-
-    def save(position: int, name: str = projection_cls.name) -> None:
-        with projection_code(projection_cls, "snapshot"):
-            state = projection.snapshot()
-        snapshots.save(name, position, state)
-
-    say(f"setup: replaying {head:,} events to measure the replay rate")
-    meter = CpuMeter(server=server)
-    before = meter.read()
-    # The full-replay rate, the model's μ, read as the catch-up reads (bench.live.bulk): in the run's
-    # batches, not the runner's larger ones, which a per-batch cost makes up to a fifth faster. The
-    # save is not in its clock.
-    clock = replay(
-        store,
-        projection,
-        after=0,
-        upto=head,
-        batch_size=config.batch_size,
-        stops=[start_position] if start_position > 0 else [],
-        at_stop=save,
-    )
-    setup_cpu = window(before, meter.read())
-    snapshot_s = _snapshot_cost(snapshots, projection_cls, head, save)
-    replay_rate = clock.events / clock.replay_s if clock.replay_s > 0 else float("inf")
-    load_s = 0.0
-    if start_position > 0:
-        started = time.perf_counter()
-        load_snapshot(store, projection_cls, start_position)
-        load_s = time.perf_counter() - started
-    say(
-        f"setup: replay rate {replay_rate / 1e6:.2f}M events/s on {setup_cpu.projection:.2f} cores; a snapshot "
-        f"saves in {snapshot_s:.3f} s; snapshot at {start_position:,} loads in {load_s:.3f} s"
-    )
-    model = ModelInputs(replay_rate, load_s, head - start_position, snapshot_s, config.interval)
-    return model, start_position, setup_cpu
-
-
-def _snapshot_cost(
-    snapshots: SnapshotStore, projection_cls: type[Projection], head: int, save: Callable[[int, str], None]
-) -> float:
-    """δ: the median of a few saves of the state at the head, under a scratch name deleted after.
-
-    The catch-up saves a snapshot every K events: that cost per event, δ/K, is the model's
-    too. A median, as the first save into a store pays for what later ones find made.
-    """
-    scratch = f"{projection_cls.name[:50]}.setup-delta"
-    times = []
-    try:
-        for position in sorted({max(0, head - back) for back in range(DELTA_SAVES)}):
-            started = time.perf_counter()
-            save(position, scratch)
-            times.append(time.perf_counter() - started)
-    finally:
-        snapshots.delete(scratch)
-    return statistics.median(times)
-
-
-def starting_snapshot(head: int, interval: int) -> int:
-    """Where a restarted projection's last snapshot lies: the catch-up experiment's expected case.
-
-    A projection snapshotting every K events that stopped at a random moment has, on
-    average, K/2 events after its last snapshot; the highest multiple of K at or below
-    head - K/2 leaves a tail of K/2 to 3K/2 events (0 when the log is shorter than K/2).
-    """
-    return max(0, (head - interval // 2) // interval * interval)
-
-
 def _wait_ready(processes: list[Any], reports: Reports, say: Callable[[str], None]) -> None:
     ready: set[int] = set()
     deadline = time.monotonic() + WRITERS_READY_TIMEOUT_S
@@ -352,14 +294,3 @@ def _wait_ready(processes: list[Any], reports: Reports, say: Callable[[str], Non
         elif isinstance(report, WriterFailed):
             raise LiveFailed(f"writer {report.writer} failed to start: {report.message}")
     say(f"writers ready: {len(ready)}")
-
-
-def _verify(
-    store: EventStore, projection_cls: type[Projection], tailed: Projection, head: int, batch_size: int
-) -> bool:
-    """Digest of the tailed state against a full replay of what the store holds: nothing lost, nothing twice."""
-    with projection_code(projection_cls, "__init__"):
-        fresh = projection_cls()
-    replay(store, fresh, after=0, upto=head, batch_size=max(batch_size, READ_BATCH_SIZE))
-    with projection_code(projection_cls, "digest"):
-        return tailed.digest() == fresh.digest()

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from bench.live.bulk import SettledHead, bulk_read
 from bench.live.config import DRAIN_TIMEOUT_S, SAMPLE_PERIOD_S, LiveConfig, LiveFailed
+from bench.live.follow import Arrivals, Follow, FollowReader
 from bench.live.writer import Commit, Reports, WriterFailed
 from bench.replay import ReplayClock, Stops, apply_batches, projection_code, restore
 from bench.results import TIMESERIES_SCHEMA
@@ -48,7 +49,7 @@ class Tailed:
 
     sampler: Sampler
     projection: Projection
-    reader: TailReader
+    reader: TailReader | FollowReader
     snapshots_taken: int
     catchup_reads: int = 0  # streaming reads that applied events before caught up, bulk or poll
     catchup_bulk_events: int = 0  # events applied by bulk reads before caught up
@@ -79,9 +80,18 @@ class StalenessClock:
 class Sampler(threading.Thread):
     """Every period: drain the writers' reports, then record one row of the time series."""
 
-    def __init__(self, reports: Reports, clock: StalenessClock, reader: TailReader, period_s: float) -> None:
+    def __init__(
+        self,
+        reports: Reports | Arrivals,
+        clock: StalenessClock,
+        reader: TailReader | FollowReader,
+        period_s: float,
+        behind: Callable[[], int] | None = None,
+    ) -> None:
         super().__init__(name="catchup-live-sampler", daemon=True)
         self.reports, self.clock, self.reader, self.period_s = reports, clock, reader, period_s
+        # Events behind: by default positions are counts (catchup's own stores); a follower counts.
+        self.behind = behind or (lambda: max(self.clock.head, self.reader.position) - self.reader.position)
         self.rows: list[LagSample] = []
         self.failures: list[tuple[int, str]] = []  # (writer, one line)
         self.halt = threading.Event()
@@ -119,7 +129,7 @@ class Sampler(threading.Thread):
                     t_s=now - self.clock.started_at,
                     head=head,
                     position=position,
-                    lag_events=head - position,
+                    lag_events=self.behind(),
                     lag_s=lag_s,
                     appended=self.clock.appended,
                 )
@@ -127,7 +137,7 @@ class Sampler(threading.Thread):
 
     def lag_events(self) -> int:
         with self.lock:
-            return max(self.clock.head, self.reader.position) - self.reader.position
+            return self.behind()
 
 
 def load_snapshot(store: EventStore, projection_cls: type[Projection], position: int) -> Projection:
@@ -146,21 +156,29 @@ def catch_up_and_tail(
     start_head: int,
     start_position: int,
     t0: float,
-    reports: Reports,
+    reports: Reports | Arrivals,
     say: Callable[[str], None],
     on_caught_up: Callable[[], None] = lambda: None,
+    follow: Follow | None = None,
 ) -> Tailed:
     """From the starting snapshot (or zero), catch up and keep tailing until the run is over.
 
     ``on_caught_up`` is called once, the moment the projection is caught up (the CPU meter's window ends there).
+    ``follow``: a foreign source followed as its application writes (bench.live.follow); ``reports``
+    are then its arrivals.
     """
     if start_position > 0:
         projection = load_snapshot(store, projection_cls, start_position)
     else:
         with projection_code(projection_cls, "__init__"):
             projection = projection_cls()
-    reader = TailReader(store, after=start_position, batch_size=config.batch_size)
-    sampler = Sampler(reports, StalenessClock(start_head, t0), reader, SAMPLE_PERIOD_S)
+    clock = StalenessClock(start_head, t0)
+    if follow is None:
+        reader: TailReader | FollowReader = TailReader(store, after=start_position, batch_size=config.batch_size)
+        sampler = Sampler(reports, clock, reader, SAMPLE_PERIOD_S)
+    else:
+        reader = follow.reader
+        sampler = Sampler(reports, clock, reader, SAMPLE_PERIOD_S, behind=follow.behind)
     tailed = Tailed(sampler, projection, reader, snapshots_taken=0)
     snapshots = store.snapshots()
 
@@ -170,18 +188,27 @@ def catch_up_and_tail(
         snapshots.save(projection_cls.name, position, state)
         tailed.snapshots_taken += 1
 
-    stops = Stops(count((start_position // config.interval + 1) * config.interval, config.interval))
+    if follow is None:
+        stops = Stops(count((start_position // config.interval + 1) * config.interval, config.interval))
+
+        def apply(batches: Iterator[pa.RecordBatch]) -> ReplayClock:
+            return apply_batches(batches, projection, stops, save)
+    else:
+        # Every K events applied, at the end of the batch that reaches K (bench.live.follow says why).
+        since = [0]
+
+        def counted(rows: int) -> None:
+            since[0] += rows
+            if since[0] >= config.interval:
+                since[0] = 0
+                save(reader.position)
+
+        def apply(batches: Iterator[pa.RecordBatch]) -> ReplayClock:
+            return apply_batches(batches, projection, Stops(()), on_batch=counted)
+
     sampler.start()
     try:
-        _tail_until_done(
-            tailed,
-            config,
-            start_head,
-            t0,
-            lambda batches: apply_batches(batches, projection, stops, save),
-            say,
-            on_caught_up,
-        )
+        _tail_until_done(tailed, config, start_head, t0, apply, say, on_caught_up)
     finally:
         sampler.halt.set()
         sampler.join()
@@ -203,7 +230,7 @@ def _tail_until_done(
     More than one poll behind, a bulk read up to the settled head; otherwise a poll.
     """
     reader, sampler = tailed.reader, tailed.sampler
-    settled = SettledHead(reader.store)
+    settled = SettledHead(reader.store) if isinstance(reader, TailReader) else None
     caught_at: float | None = None
     last_note = t0
 
@@ -213,13 +240,15 @@ def _tail_until_done(
 
     while True:
         before = reader.position
-        bound = settled.bound() if sampler.lag_events() > config.batch_size else 0
-        if bound - reader.position > config.batch_size:
-            applied = apply(bulk_read(reader, bound, config.batch_size, go_on))
-            if caught_at is None:
-                tailed.catchup_bulk_events += applied.events
+        if isinstance(reader, FollowReader):  # every poll of a follower reads a settled range whole
+            applied, bulk = apply(reader.poll(go_on)), True
         else:
-            applied = apply(_for_a_while(reader.poll()))
+            assert settled is not None  # made for a TailReader above
+            bound = settled.bound() if sampler.lag_events() > config.batch_size else 0
+            bulk = bound - reader.position > config.batch_size
+            applied = apply(bulk_read(reader, bound, config.batch_size, go_on) if bulk else _for_a_while(reader.poll()))
+        if caught_at is None and bulk:
+            tailed.catchup_bulk_events += applied.events
         if caught_at is None and applied.events:
             tailed.catchup_reads += 1
         now = time.monotonic()
@@ -254,7 +283,7 @@ def _for_a_while(batches: Iterator[pa.RecordBatch], budget_s: float = 0.2) -> It
             return
 
 
-def drain(store: EventStore, projection: Projection, reader: TailReader) -> None:
+def drain(store: EventStore, projection: Projection, reader: TailReader | FollowReader) -> None:
     """After the writers stopped: apply everything they committed (holes settle once their transactions end)."""
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
     target = store.visible_head()

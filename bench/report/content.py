@@ -79,7 +79,7 @@ def _title(runset: RunSet) -> str:
         if run.live is not None:
             return (
                 f"Live catch-up of {run.projection_name} from {run.head:,} events at "
-                f"{format_rate(run.live.rate_requested)} ({backend_name(run)})"
+                f"{run.live.load} ({backend_name(run)})"
             )
         return f"Catch-up of {run.projection_name} over {run.head:,} events ({backend_name(run)})"
     if runset.all_live:

@@ -25,7 +25,7 @@ from matplotlib.transforms import Bbox, ScaledTranslation
 
 from bench.results.run_set import RunSet
 from bench.results.stats import Summary
-from bench.units import format_rate, interval_label
+from bench.units import interval_label
 
 matplotlib.rcParams["svg.hashsalt"] = "catchup"  # stable SVG ids: the same run draws the same file
 
@@ -62,7 +62,7 @@ def panel_title(runset: RunSet, index: int) -> str:
     run = runset.runs[index]
     title = f"{runset.names[index]}: {run.projection_name} on {run.store.get('backend', '?')}, {run.head:,} events"
     if run.live is not None:
-        title += f" + {format_rate(run.live.rate_requested)} asked"
+        title += f" + {run.live.load}" + ("" if run.live.followed else " asked")
     return title
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from bench.report.document import Alert, Table
 from bench.report.staleness import sampling_period
-from bench.report.words import NOT_APPLICABLE, agree, listing, named, plural, which
+from bench.report.words import NOT_APPLICABLE, agree, listing, named, plural, rate_requested_cell, which, writers_cell
 from bench.results import LiveModel, LiveSummary, Run
 from bench.results.live import CPU_RULE, cpu_correction
 from bench.results.run_set import RunSet
@@ -20,12 +20,14 @@ from bench.units import format_rate, format_seconds, verified_label
 
 
 def live_question(runset: RunSet) -> str:
-    rates = sorted({live_of(run).rate_requested for run in runset.runs})
+    followed = all(live_of(run).followed for run in runset.runs)
+    rates = sorted({live_of(run).rate_achieved if followed else live_of(run).rate_requested for run in runset.runs})
+    writing = "The source's own application appends" if followed else "Writer processes append"
     question = (
         f"After a restart or a redeploy, {which(runset)} {agree(runset, 'catches', 'catch')} up while events keep "
         f"arriving at {listing([format_rate(rate) for rate in rates])}: {agree(runset, 'does it', 'do they')} catch "
         f"up, how long {agree(runset, 'does it', 'do they')} take, how stale {agree(runset, 'is it', 'are they')} "
-        f"meanwhile? Writer processes append events at that rate while {agree(runset, 'the', 'each')} projection, "
+        f"meanwhile? {writing} events at that rate while {agree(runset, 'the', 'each')} projection, "
         "started from its latest snapshot or from event 0, replays the tail and then keeps tailing the log; its lag "
         "behind the head is sampled every 100 ms."
     )
@@ -106,10 +108,15 @@ def live_findings(run: Run) -> list[str]:
     lines = []
     start = f"from a snapshot at position {live.start_position:,}" if live.start_from == "snapshot" else "from event 0"
     tail = f"a tail of {live.tail_events:,} events"
-    arriving = f"while {live.writers} writer(s) appended {format_rate(live.rate_achieved)}"
+    arriving = (
+        f"while the source's own application appended {format_rate(live.rate_achieved)}"
+        if live.followed
+        else f"while {live.writers} writer(s) appended {format_rate(live.rate_achieved)}"
+    )
+    started = "catchup started following" if live.followed else "the writers started"
     if live.has_caught_up:
         lines.append(
-            f"Caught up with the head {format_seconds(float(live.caught_up_s or 0))} after the writers started, "
+            f"Caught up with the head {format_seconds(float(live.caught_up_s or 0))} after {started}, "
             f"starting {start} with {tail}, {arriving}."
         )
     else:
@@ -155,6 +162,8 @@ def _never_explained(live: LiveSummary) -> str:
 
 def _rate_sentence(live: LiveSummary) -> str:
     requested, achieved = live.rate_requested, live.rate_achieved
+    if live.followed:
+        return f"The source's own application appended {format_rate(achieved)} while catchup followed it."
     if live.rate_short:
         return (
             f"The writers could not keep up: they appended {format_rate(achieved)}, {live.rate_share:.0%} of the "
@@ -290,9 +299,9 @@ def live_table(runset: RunSet) -> Table:
         return seconds(value) if value is not None else "never (λ ≥ μ_eff)"
 
     fields: list[tuple[str, Callable[[LiveSummary], str]]] = [
-        ("rate requested", lambda live: format_rate(live.rate_requested)),
+        ("rate requested", rate_requested_cell),
         ("rate achieved", achieved),
-        ("writers", lambda live: str(live.writers)),
+        ("writers", writers_cell),
         ("start from", start_from),
         ("caught up at", caught_up),
         ("peak lag", lambda live: seconds(live.peak_lag_s)),

@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.report.document import Block, Heading, Table
 from bench.report.live import live_only, start_from
-from bench.report.words import NOT_APPLICABLE, backend_name, named
+from bench.report.words import NOT_APPLICABLE, backend_name, named, rate_requested_cell, writers_cell
 from bench.results import Run
 from bench.results.run_set import RunSet, describe_dataset
 from bench.results.stats import Summary
@@ -59,8 +59,8 @@ def setup_table(runset: RunSet) -> Table:
     if runset.has_live:
         fields += [
             ("snapshot interval k", live_only(lambda live: interval_label(live.interval))),
-            ("rate requested", live_only(lambda live: format_rate(live.rate_requested))),
-            ("writers", live_only(lambda live: str(live.writers))),
+            ("rate requested", live_only(rate_requested_cell)),
+            ("writers", live_only(writers_cell)),
             ("start from", live_only(start_from)),
             ("max duration", live_only(lambda live: format_seconds(live.max_duration_s))),
         ]

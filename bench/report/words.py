@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bench.results import Run
+from bench.results import LiveSummary, Run
 from bench.results.run_set import RunSet
+from bench.units import format_rate
 
 NOT_APPLICABLE = "–"  # a cell for a setting the run's kind does not have
 
@@ -41,3 +42,13 @@ def agree(runset: RunSet, one: str, several: str) -> str:
 
 def _projections(runset: RunSet) -> list[str]:
     return sorted({run.projection_name for run in runset.runs})
+
+
+def writers_cell(live: LiveSummary) -> str:
+    """Who wrote during a live run: catchup's writer processes, or a followed source's own application."""
+    return "the source's application" if live.followed else str(live.writers)
+
+
+def rate_requested_cell(live: LiveSummary) -> str:
+    """The rate a live run asked its writers for; none when it followed a source's own application."""
+    return NOT_APPLICABLE if live.followed else format_rate(live.rate_requested)

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from bench.results import parse
-from bench.units import format_seconds
+from bench.units import format_rate, format_seconds
 
 # Below this share of the requested rate the writers, not the projection, set the pace.
 RATE_SHORTFALL = 0.9
@@ -167,7 +167,7 @@ class LiveSummary:
     """A live run: the setup, how it caught up, how stale it was, and whether it verified."""
 
     interval: int  # K: snapshot every K events while tailing
-    writers: int
+    writers: int  # 0: a foreign source followed as its own application wrote it
     start_from: str  # one of START_FROM
     max_duration_s: float
     rate_requested: float
@@ -204,9 +204,21 @@ class LiveSummary:
         return self.rate_requested > 0 and self.rate_achieved < RATE_SHORTFALL * self.rate_requested
 
     @property
+    def load(self) -> str:
+        """The load the run was under, in a few words: the rate asked, or the rate that arrived."""
+        if self.followed:
+            return f"{format_rate(self.rate_achieved)} arriving"
+        return format_rate(self.rate_requested)
+
+    @property
+    def followed(self) -> bool:
+        """A foreign source followed while its own application wrote it: no writers of catchup's."""
+        return self.writers == 0
+
+    @property
     def every_writer_failed(self) -> bool:
         # A writer reports one failure at most (it stops at its first), so the count is of writers.
-        return len(self.writer_failures) >= self.writers
+        return not self.followed and len(self.writer_failures) >= self.writers
 
     @property
     def shortfall(self) -> str | None:
@@ -255,9 +267,7 @@ class LiveSummary:
         start_from = parse.text(data, "start_from", where)
         if start_from not in START_FROM:
             raise parse.Malformed(f"{where}.start_from is {start_from!r}, not one of {', '.join(START_FROM)}")
-        writers = parse.count(data, "writers", where)
-        if writers < 1:  # "every writer failed" is judged against it
-            raise parse.Malformed(f"{where}.writers is 0, not a count of writers (at least 1)")
+        writers = parse.count(data, "writers", where)  # 0: a followed foreign source (schema version 5)
         return cls(
             interval=parse.count(data, "interval", where),
             writers=writers,

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from stores.errors import CatchupError
 
-RESULT_SCHEMA_VERSION = 4
+RESULT_SCHEMA_VERSION = 5
 # Each version this catchup can read, and what it holds; a new version adds a line here.
 RESULT_SCHEMA_HISTORY: dict[int, str] = {
     1: (
@@ -48,6 +48,12 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "cores), correction ('none' or 'cpu', by bench.results.live.CPU_RULE), effective_replay_rate and "
         "corrected_caught_up_s, and predicted_caught_up_s counts the snapshots taken every K events "
         "(1/μ' = 1/μ + δ/K); a version 3 run reads with the five null."
+    ),
+    5: (
+        "as 4. A run over a foreign source (a source file) records the source's identity as dataset ({id, "
+        "source: {system, relation, mapping, events, first, last, sample, ...}}) and counts events, not "
+        "positions, in head, intervals and tails; a live run that followed one as its own application wrote "
+        "it has live.writers 0, rate_requested 0 and dead_positions empty."
     ),
 }
 

@@ -61,6 +61,10 @@ class PgLayout:
     # SQL returning one bigint: the highest position a reader may read now (Marten's
     # high-water mark), or None: then only the rule for concurrent commits applies.
     high_water_mark: str | None = None
+    # True where the system commits the events this layout reads in position order (Message
+    # DB within one category: its writers lock the category): a reader following the log
+    # then needs no rule for concurrent commits.
+    commits_in_order: bool = False
     refusals: tuple[Refusal, ...] = ()
     # The columns of ``relation`` that must exist, checked at open: a missing one is a
     # one-line SchemaMismatch naming it (rather than a driver error mid-read).

@@ -134,6 +134,7 @@ def layout(spec: SourceSpec) -> PgLayout:
         envelope=ENVELOPE,
         filters=filters,
         high_water_mark=None,
+        commits_in_order=category is not None,  # its writers lock the category
         refusals=(TIME_IS_UTC,),
         required_columns=REQUIRED_COLUMNS,
         table=TABLE,

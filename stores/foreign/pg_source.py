@@ -22,12 +22,15 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from stores.base import READ_BATCH_SIZE, check_read_range
 from stores.errors import SchemaMismatch, StoreNotFound
+from stores.foreign.follow import GracedGapWatch
 from stores.foreign.layout import PgLayout
 from stores.foreign.mapping import BatchFit, render, select_list
 from stores.foreign.presets import layout_for
-from stores.foreign.source_base import SAMPLE_ROWS, ForeignSource, SourceFacts
+from stores.foreign.source_base import SAMPLE_ROWS, Arrivals, ForeignSource, SourceFacts
 from stores.foreign.spec import SourceSpec
+from stores.live import GapWatch, NoGaps
 from stores.page_cache import Eviction
+from stores.pg_live import PgGapWatch
 from stores.pg_read import stream_events
 from stores.pg_sessions import DRIVER_ERRORS, PgSessions
 from stores.pg_target import PgTarget, parse_target, translate
@@ -46,6 +49,8 @@ def read_only_target(uri: str, schema: str) -> PgTarget:
 
 
 class ForeignPgSource(ForeignSource):
+    followable = True
+
     def __init__(self, spec: SourceSpec) -> None:
         super().__init__(spec)
         self.layout: PgLayout = layout_for(spec)
@@ -55,8 +60,11 @@ class ForeignPgSource(ForeignSource):
         self._sessions = PgSessions(self.target)
         self._listed = select_list(self.layout, spec)
         self._checked = False
+        self._watches: list[GracedGapWatch] = []
 
     def close(self) -> None:
+        for watch in self._watches:
+            watch.close()
         self._sessions.close()
 
     # -- the SQL -------------------------------------------------------------------------
@@ -188,7 +196,9 @@ class ForeignPgSource(ForeignSource):
     ) -> Iterator[pa.RecordBatch]:
         check_read_range(after, upto, batch_size)
         facts = self.facts()  # checked now: a bad source fails where read() is called
-        end = facts.last if upto is None else min(upto, facts.last)
+        # upto=None: up to the head when the source was opened, the head its count and identity
+        # describe; a follower names its bound, a settled head (bench.live.follow).
+        end = facts.last if upto is None else upto
         if end <= after:
             return iter(())
         fit = BatchFit(self.spec, facts.currencies, self.layout)
@@ -196,6 +206,43 @@ class ForeignPgSource(ForeignSource):
         return stream_events(
             self._sessions, self.target, where, self._select(after, end), fit.dictionary, batch_size, fit=fit
         )
+
+    # -- following the log as its application writes it ---------------------------------
+
+    def visible_head(self) -> int:
+        """The highest position committed now (never past the high-water mark, where there is one)."""
+        position = self.layout.envelope.position
+        with self._sessions.control("read the visible head") as conn:
+            mark = self._high_water_mark(conn)
+            bound = (f"({position}) <= {mark}",) if mark is not None else ()
+            row = conn.execute(
+                f"SELECT coalesce(max({position}), 0) FROM {self.layout.relation} WHERE {self._conditions(bound)}"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def arrivals(self, after: int) -> Arrivals:
+        position = self.layout.envelope.position
+        with self._sessions.control("count the events arrived") as conn:
+            mark = self._high_water_mark(conn)
+            bounds = (f"({position}) > {int(after)}", *((f"({position}) <= {mark}",) if mark is not None else ()))
+            row = conn.execute(
+                f"SELECT count(*), coalesce(max({position}), {int(after)}) FROM {self.layout.relation} "
+                f"WHERE {self._conditions(bounds)}"
+            ).fetchone()
+        return Arrivals(int(row[0]), int(row[1])) if row else Arrivals(0, after)
+
+    def gap_watch(self) -> GapWatch:
+        """The rule a follower reads by: none where commits come in order or a high-water mark
+        bounds the visible head (below it every event is committed), else concurrent commits'."""
+        if self.layout.commits_in_order or self.layout.high_water_mark is not None and self._marked():
+            return NoGaps()
+        watch = GracedGapWatch(PgGapWatch(self.target))
+        self._watches.append(watch)
+        return watch
+
+    def _marked(self) -> bool:
+        with self._sessions.control("read the high-water mark") as conn:
+            return self._high_water_mark(conn) is not None
 
     def evict_page_cache(self) -> Eviction:
         return Eviction(0, 0, PG_NOT_EVICTED)

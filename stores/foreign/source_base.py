@@ -60,8 +60,20 @@ class SourceFacts:
     currencies: tuple[str, ...] = ()  # ledger mode: the currency dictionary, sorted
 
 
+@dataclass(frozen=True)
+class Arrivals:
+    """Events visible after a position: what a follower counts to measure its lag in events."""
+
+    events: int
+    highest: int  # the highest position among them (the position given when none)
+
+
 class ForeignSource(EventStore):
     """A read-only event store over a log catchup did not create."""
+
+    # Whether live mode can follow it as its application writes it (its read of a bound
+    # and arrivals: stores.foreign.pg_source; a Parquet export is read at rest).
+    followable = False
 
     def __init__(self, spec: SourceSpec) -> None:
         self.spec = spec
@@ -217,10 +229,14 @@ class ForeignSource(EventStore):
         self._read_only("write live events")
 
     def gap_watch(self) -> GapWatch:
-        self._read_only("tail it live (not built yet for foreign sources)")
+        raise ForeignReadOnly(f"{self.uri} ({self.facts().system}) cannot be followed as it is written")
 
     def visible_head(self) -> int:
         return self.head()
+
+    def arrivals(self, after: int) -> Arrivals:
+        """The events after position ``after`` visible now: how many, and the highest position."""
+        raise ForeignReadOnly(f"{self.uri} ({self.facts().system}) cannot be followed as it is written")
 
     def end_live(self) -> int:
         self._read_only("write live events")

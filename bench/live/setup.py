@@ -1,0 +1,126 @@
+"""A live run's untimed setup (the model's μ, δ and L, and the starting snapshot) and its verification.
+
+Shared by live mode on catchup's own stores (bench.live.coordinator) and on a foreign
+source (bench.live.source_run). Counts are of events, read through the store's event
+index: on a foreign log with holes, "a tail of K/2 events" must count events.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bench.event_index import EventIndex
+from bench.live.config import LiveConfig
+from bench.live.cpu import CpuMeter, window
+from bench.live.model import ModelInputs
+from bench.live.tailing import load_snapshot
+from bench.replay import projection_code, replay
+from bench.results.live import CpuWindow
+from projections import Projection
+from stores.base import READ_BATCH_SIZE, EventStore
+from stores.snapshots import SnapshotStore
+
+DELTA_SAVES = 3  # saves timed in the setup for δ, one snapshot's cost
+
+
+@dataclass(frozen=True)
+class Setup:
+    model: ModelInputs
+    start_position: int  # the starting snapshot's position (0: from zero)
+    start_events: int  # the events that snapshot holds
+    cpu: CpuWindow
+
+
+def setup(
+    store: EventStore,
+    projection_cls: type[Projection],
+    config: LiveConfig,
+    index: EventIndex,
+    say: Callable[[str], None],
+    server: bool,
+) -> Setup:
+    """Measure μ, δ and the CPU the replay takes on the log as it stands (``index``); leave the
+    snapshot a K-interval projection would have."""
+    start_events = starting_snapshot(index.events, config.interval) if config.start_from == "snapshot" else 0
+    start_position = index.position(start_events)
+    head = index.head
+    snapshots = store.snapshots()
+    with projection_code(projection_cls, "__init__"):
+        projection = projection_cls()
+
+    def save(position: int, name: str = projection_cls.name) -> None:
+        with projection_code(projection_cls, "snapshot"):
+            state = projection.snapshot()
+        snapshots.save(name, position, state)
+
+    say(f"setup: replaying {index.events:,} events to measure the replay rate")
+    meter = CpuMeter(server=server)
+    before = meter.read()
+    # The full-replay rate, the model's μ, read as the catch-up reads (bench.live.bulk): in the run's
+    # batches, not the runner's larger ones, which a per-batch cost makes up to a fifth faster. The
+    # save is not in its clock.
+    clock = replay(
+        store,
+        projection,
+        after=0,
+        upto=head,
+        batch_size=config.batch_size,
+        stops=[start_position] if start_position > 0 else [],
+        at_stop=save,
+    )
+    setup_cpu = window(before, meter.read())
+    snapshot_s = _snapshot_cost(snapshots, projection_cls, head, save)
+    replay_rate = clock.events / clock.replay_s if clock.replay_s > 0 else float("inf")
+    load_s = 0.0
+    if start_position > 0:
+        started = time.perf_counter()
+        load_snapshot(store, projection_cls, start_position)
+        load_s = time.perf_counter() - started
+    say(
+        f"setup: replay rate {replay_rate / 1e6:.2f}M events/s on {setup_cpu.projection:.2f} cores; a snapshot "
+        f"saves in {snapshot_s:.3f} s; snapshot at {start_position:,} loads in {load_s:.3f} s"
+    )
+    model = ModelInputs(replay_rate, load_s, index.events - start_events, snapshot_s, config.interval)
+    return Setup(model, start_position, start_events, setup_cpu)
+
+
+def _snapshot_cost(
+    snapshots: SnapshotStore, projection_cls: type[Projection], head: int, save: Callable[[int, str], None]
+) -> float:
+    """δ: the median of a few saves of the state at the head, under a scratch name deleted after.
+
+    The catch-up saves a snapshot every K events: that cost per event, δ/K, is the model's
+    too. A median, as the first save into a store pays for what later ones find made.
+    """
+    scratch = f"{projection_cls.name[:50]}.setup-delta"
+    times = []
+    try:
+        for position in sorted({max(0, head - back) for back in range(DELTA_SAVES)}):
+            started = time.perf_counter()
+            save(position, scratch)
+            times.append(time.perf_counter() - started)
+    finally:
+        snapshots.delete(scratch)
+    return statistics.median(times)
+
+
+def starting_snapshot(events: int, interval: int) -> int:
+    """Where a restarted projection's last snapshot lies, in events: the catch-up experiment's expected case.
+
+    A projection snapshotting every K events that stopped at a random moment has, on
+    average, K/2 events after its last snapshot; the highest multiple of K at or below
+    events - K/2 leaves a tail of K/2 to 3K/2 events (0 when the log is shorter than K/2).
+    """
+    return max(0, (events - interval // 2) // interval * interval)
+
+
+def verify(store: EventStore, projection_cls: type[Projection], tailed: Projection, head: int, batch_size: int) -> bool:
+    """Digest of the tailed state against a full replay of what the store holds: nothing lost, nothing twice."""
+    with projection_code(projection_cls, "__init__"):
+        fresh = projection_cls()
+    replay(store, fresh, after=0, upto=head, batch_size=max(batch_size, READ_BATCH_SIZE))
+    with projection_code(projection_cls, "digest"):
+        return tailed.digest() == fresh.digest()
