@@ -51,6 +51,7 @@ Errors are the neutral ones of ``stores.errors``; no driver exception escapes.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
@@ -221,6 +222,17 @@ def incomplete(uri: str) -> StoreIncomplete:
         f"store {uri} holds an incomplete load (interrupted or still running); "
         "regenerate it with: catchup generate STORE --overwrite"
     )
+
+
+def integer(name: str, value: object) -> int:
+    """``value`` as an int, or InvalidParameter: positions and sizes are formatted into SQL and
+    file offsets, so only true integers pass (bool is an int, but not a position)."""
+    if isinstance(value, bool):
+        raise InvalidParameter(f"{name}={value!r} must be an integer")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidParameter(f"{name}={value!r} must be an integer") from None
 
 
 def check_read_range(after: int, upto: int | None, batch_size: int) -> None:

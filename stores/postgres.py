@@ -19,7 +19,6 @@ writes its events in one transaction, so a reader never sees half an append.
 from __future__ import annotations
 
 import contextlib
-import operator
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from stores.base import (
     check_schema_version,
     fingerprint_id,
     incomplete,
+    integer,
 )
 from stores.errors import InvalidParameter, SchemaMismatch, StoreNotFound
 from stores.page_cache import Eviction
@@ -288,9 +288,9 @@ class PostgresStore(EventStore):
     def read(
         self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
     ) -> Iterator[pa.RecordBatch]:
-        after = _integer("after", after)
-        upto = None if upto is None else _integer("upto", upto)
-        batch_size = _integer("batch_size", batch_size)
+        after = integer("after", after)
+        upto = None if upto is None else integer("upto", upto)
+        batch_size = integer("batch_size", batch_size)
         check_read_range(after, upto, batch_size)
         # Checked now, not at the first next(): a bad store fails where read() is called.
         status = self._readable_status()
@@ -384,13 +384,3 @@ def _checked_currencies(currencies: Iterable[str]) -> tuple[str, ...]:
     if not all(isinstance(code, str) and code for code in codes):
         raise InvalidParameter(f"currencies {list(codes)} must be non-empty strings")
     return codes
-
-
-def _integer(name: str, value: object) -> int:
-    # Formatted into SQL, so only true integers pass (bool is an int, but not a position).
-    if isinstance(value, bool):
-        raise InvalidParameter(f"{name}={value!r} must be an integer")
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise InvalidParameter(f"{name}={value!r} must be an integer") from None

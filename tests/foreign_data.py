@@ -17,21 +17,11 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pyarrow as pa
 
+from stores.schema import EVENT_TYPES
 from tests.data import SMALL, events_of
 
 # account_opened -> AccountOpened
-PASCAL = {
-    name: "".join(part.title() for part in name.split("_"))
-    for name in (
-        "account_opened",
-        "deposited",
-        "withdrawn",
-        "transfer_debited",
-        "transfer_credited",
-        "fx_debited",
-        "fx_credited",
-    )
-}
+PASCAL = {name: "".join(part.title() for part in name.split("_")) for name in EVENT_TYPES}
 PASCAL_VALUES = {pascal: ours for ours, pascal in PASCAL.items()}
 
 

@@ -24,6 +24,7 @@ LEAVES = {"bench", "bench.units", "bench.progress", "bench.prefetch", "bench.env
 ENGINE = {
     "bench.projection_loader",
     "bench.event_index",
+    "bench.catchup_cases",
     "bench.replay",
     "bench.experiment",
     "bench.experiment_config",

@@ -8,7 +8,8 @@ from typing import ClassVar
 import pyarrow as pa
 import pytest
 
-from bench.experiment import Experiment, case_order, catchup_cases
+from bench.catchup_cases import case_order, catchup_cases
+from bench.experiment import Experiment
 from bench.experiment_config import DEFAULT_CASE_ORDER_SEED, ExperimentConfig
 from bench.results import load_run
 from bench.runner import execute_run

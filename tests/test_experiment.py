@@ -8,8 +8,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from bench.catchup_cases import catchup_cases
 from bench.cli.options import flag
-from bench.experiment import Experiment, catchup_cases
+from bench.experiment import Experiment
 from bench.experiment_config import ExperimentConfig
 from bench.replay import replay
 from bench.results import load_run

@@ -199,3 +199,28 @@ def test_an_envelope_projection_runs_over_every_tenant_and_verifies(
     loaded = load_run(Path(re.search(r"^results: (.+)$", out, re.M).group(1)))  # type: ignore[union-attr]
     (row,) = loaded.summary
     assert row.verified and row.head == SMALL.events + written.other_tenant
+
+
+def test_live_follows_marten_up_to_its_high_water_mark_and_no_further(
+    marten_db: tuple[str, Written], tmp_path: Path
+) -> None:
+    url, written = marten_db
+    mark = written.ledger_seq_ids[25_000]
+    safe = [seq_id for seq_id in written.ledger_seq_ids if seq_id <= mark]
+    with psycopg.connect(url) as conn:
+        set_high_water_mark(conn, mark)
+    try:
+        before = database_checksum(url)
+        code, out, err = run(
+            "live", str(source_file(tmp_path, url)), "-p", "balances", "--interval", "5k", "--observe", "0.3",
+            "--out", str(tmp_path / "live"),
+        )  # fmt: skip
+        assert code == 0, err
+        live = load_run(Path(re.search(r"^results: (.+)$", out, re.M).group(1))).live  # type: ignore[union-attr]
+        assert live is not None and live.followed and live.verified and live.caught_up
+        assert live.start_head == live.final_head == safe[-1]  # the events after the mark are not safe yet
+        assert database_checksum(url) == before
+    finally:
+        with psycopg.connect(url) as conn:
+            conn.execute("DELETE FROM mt_event_progression")
+            conn.commit()

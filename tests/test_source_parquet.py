@@ -264,7 +264,7 @@ def test_rows_unsorted_inside_a_row_group_are_refused_when_read(tmp_path: Path) 
         (lambda t: t.replace('"global_position"', '"gpos"'), SchemaMismatch, "part-0.parquet has no column 'gpos' (envelope.position); its columns are global_position, "),
         (lambda t: t.replace('"currency_code"', '"currency_cd"'), InvalidParameter, "columns.currency = 'currency_cd' reads column 'currency_cd', which the files do not have"),
         (lambda t: t.replace('"CAST(amount_cents AS BIGINT)"', '"CAST(amount_cents AS"'), InvalidParameter, "columns.amount = 'CAST(amount_cents AS' is not a polars SQL expression"),
-        (lambda t: t.replace('preset = "parquet"', 'preset = "parquet"\ncategory = "account"'), InvalidParameter, "source.category is not an option of preset parquet"),
+        (lambda t: t.replace('preset = "parquet"', 'preset = "parquet"\ncategory = "account"'), InvalidParameter, "preset parquet takes no option category; its options are where"),
         (lambda t: t.replace("exports/ledger", "exports/nothing"), StoreNotFound, "exports/nothing: it does not exist"),
         (lambda t: t.replace('Withdrawn = "withdrawn", ', ""), SchemaMismatch, "not in the dictionary"),
         (lambda t: t + '[snapshots]\nuri = "EXPORT/snaps"\n', InvalidParameter, "lies inside the dataset"),

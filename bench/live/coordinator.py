@@ -41,7 +41,7 @@ from bench.event_index import EventIndex
 from bench.live.config import WRITER_STOP_TIMEOUT_S, WRITERS_READY_TIMEOUT_S, LiveConfig, LiveFailed
 from bench.live.cpu import CpuMeter, cores, local_server, window
 from bench.live.model import live_warnings, measure
-from bench.live.setup import setup, verify
+from bench.live.setup import Load, live_summary, setup, verify
 from bench.live.source_run import follow_source
 from bench.live.tailing import Tailed, catch_up_and_tail, drain, timeseries_table
 from bench.live.writer import Reports, Signal, WriterFailed, WriterReady, WriterSpec, run_writer
@@ -196,32 +196,11 @@ def _run(
     timeseries = timeseries_table(tailed.sampler.rows)
     cpu = LiveCpu(cores=cores(), setup=setup_cpu, catchup=catchup_cpu[0])
     measured = measure(timeseries, model=model, within_events=config.batch_size, cpu=cpu)
-    live = LiveSummary(
-        interval=config.interval,
-        writers=config.writers,
-        start_from=config.start_from,
-        max_duration_s=config.max_duration_s,
-        rate_requested=config.rate,
-        rate_achieved=measured.rate_achieved,
-        caught_up=measured.caught_up_s is not None,
-        caught_up_s=measured.caught_up_s,
-        peak_lag_events=measured.peak_lag_events,
-        peak_lag_s=measured.peak_lag_s,
-        lag_after_catchup_s=measured.lag_after_catchup_s,
-        lag_growth_events_per_s=measured.lag_growth_events_per_s,
-        duration_s=measured.duration_s,
-        model=measured.model,
-        start_head=start_head,
-        start_position=start_position,
-        tail_events=start_head - start_position,
-        snapshots=tailed.snapshots_taken,
-        dead_positions=tuple(tailed.reader.dead),
-        writer_failures=tuple(failures),
-        verified=verified,
-        final_head=store_head,
-        catchup_reads=tailed.catchup_reads,
-        catchup_bulk_events=tailed.catchup_bulk_events,
-    )
+    load = Load(config.writers, config.rate, tuple(tailed.reader.dead), tuple(failures))
+    live = live_summary(
+        config, measured, tailed, load, start_head=start_head, start_position=start_position,
+        tail_events=start_head - start_position, verified=verified, final_head=store_head,
+    )  # fmt: skip
     return live, timeseries
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from bench.event_index import EventIndex
 from bench.live.config import LiveConfig
 from bench.live.cpu import CpuMeter, window
-from bench.live.model import ModelInputs
-from bench.live.tailing import load_snapshot
+from bench.live.model import Measured, ModelInputs
+from bench.live.tailing import Tailed, load_snapshot
 from bench.replay import projection_code, replay
+from bench.results import LiveSummary
 from bench.results.live import CpuWindow
 from projections import Projection
 from stores.base import READ_BATCH_SIZE, EventStore
@@ -124,3 +125,46 @@ def verify(store: EventStore, projection_cls: type[Projection], tailed: Projecti
     replay(store, fresh, after=0, upto=head, batch_size=max(batch_size, READ_BATCH_SIZE))
     with projection_code(projection_cls, "digest"):
         return tailed.digest() == fresh.digest()
+
+
+@dataclass(frozen=True)
+class Load:
+    """Who appended during a live run, and what came of it: catchup's writers, or a followed source's application."""
+
+    writers: int  # 0: the source's own application
+    rate_requested: float  # 0 when followed
+    dead_positions: tuple[int, ...]
+    writer_failures: tuple[str, ...]
+
+
+def live_summary(
+    config: LiveConfig, measured: Measured, tailed: Tailed, load: Load, *, start_head: int, start_position: int,
+    tail_events: int, verified: bool, final_head: int,
+) -> LiveSummary:  # fmt: skip
+    """The run's summary from what it measured, the same for either kind of load."""
+    return LiveSummary(
+        interval=config.interval,
+        writers=load.writers,
+        start_from=config.start_from,
+        max_duration_s=config.max_duration_s,
+        rate_requested=load.rate_requested,
+        rate_achieved=measured.rate_achieved,
+        caught_up=measured.caught_up_s is not None,
+        caught_up_s=measured.caught_up_s,
+        peak_lag_events=measured.peak_lag_events,
+        peak_lag_s=measured.peak_lag_s,
+        lag_after_catchup_s=measured.lag_after_catchup_s,
+        lag_growth_events_per_s=measured.lag_growth_events_per_s,
+        duration_s=measured.duration_s,
+        model=measured.model,
+        start_head=start_head,
+        start_position=start_position,
+        tail_events=tail_events,
+        snapshots=tailed.snapshots_taken,
+        dead_positions=load.dead_positions,
+        writer_failures=load.writer_failures,
+        verified=verified,
+        final_head=final_head,
+        catchup_reads=tailed.catchup_reads,
+        catchup_bulk_events=tailed.catchup_bulk_events,
+    )

@@ -28,7 +28,7 @@ from bench.live.config import LiveConfig
 from bench.live.cpu import CpuMeter, cores, local_server, window
 from bench.live.follow import Follow
 from bench.live.model import measure
-from bench.live.setup import setup, verify
+from bench.live.setup import Load, live_summary, setup, verify
 from bench.live.tailing import catch_up_and_tail, drain, timeseries_table
 from bench.replay import projection_code
 from bench.results import LiveSummary
@@ -84,30 +84,9 @@ def _follow(
     timeseries = timeseries_table(tailed.sampler.rows)
     cpu = LiveCpu(cores=cores(), setup=prepared.cpu, catchup=catchup_cpu[0])
     measured = measure(timeseries, model=prepared.model, within_events=config.batch_size, cpu=cpu)
-    live = LiveSummary(
-        interval=config.interval,
-        writers=0,  # the source's own application wrote
-        start_from=config.start_from,
-        max_duration_s=config.max_duration_s,
-        rate_requested=0.0,
-        rate_achieved=measured.rate_achieved,
-        caught_up=measured.caught_up_s is not None,
-        caught_up_s=measured.caught_up_s,
-        peak_lag_events=measured.peak_lag_events,
-        peak_lag_s=measured.peak_lag_s,
-        lag_after_catchup_s=measured.lag_after_catchup_s,
-        lag_growth_events_per_s=measured.lag_growth_events_per_s,
-        duration_s=measured.duration_s,
-        model=measured.model,
-        start_head=index.head,
-        start_position=prepared.start_position,
-        tail_events=index.events - prepared.start_events,
-        snapshots=tailed.snapshots_taken,
-        dead_positions=(),
-        writer_failures=(),
-        verified=verified,
-        final_head=final,
-        catchup_reads=tailed.catchup_reads,
-        catchup_bulk_events=tailed.catchup_bulk_events,
-    )
+    live = live_summary(
+        config, measured, tailed, Load(writers=0, rate_requested=0.0, dead_positions=(), writer_failures=()),
+        start_head=index.head, start_position=prepared.start_position,
+        tail_events=index.events - prepared.start_events, verified=verified, final_head=final,
+    )  # fmt: skip
     return live, timeseries

@@ -64,7 +64,8 @@ def run_values(folder: Path) -> dict[tuple[int, str], dict[int, float]]:
 
 
 def preludes(store_uri: str, args: argparse.Namespace) -> None:
-    from bench.experiment import CatchupCase, Experiment, catchup_cases
+    from bench.catchup_cases import CatchupCase, catchup_cases
+    from bench.experiment import Experiment
     from bench.experiment_config import ExperimentConfig
     from bench.projection_loader import load_projection
     from bench.results import SNAPSHOT_PASS

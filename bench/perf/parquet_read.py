@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.generate import generate_into
-from bench.perf.timing import dataset_arguments, median, table, timed_side_by_side
+from bench.perf.timing import against_bare, dataset_arguments, median, timed_side_by_side
 from generators import LedgerParams
 from stores.parquet import ParquetStore
 
@@ -86,15 +86,7 @@ def main() -> None:
         if args.dir is None:
             shutil.rmtree(folder.parent, ignore_errors=True)
     print(f"read from Parquet, {params.events:,} events, {args.repeats} repeats (median)")
-    print(
-        table(
-            ["read", "events", "catchup s", "catchup events/s", "bare s", "bare events/s", "bare/catchup"],
-            [
-                [name, f"{n:,}", f"{o:.4f}", f"{n / o:,.0f}", f"{b:.4f}", f"{n / b:,.0f}", f"{b / o:.2f}x"]
-                for name, n, o, b in rows
-            ],
-        )
-    )
+    print(against_bare(rows))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bench.perf.timing import dataset_arguments, median, table, timed_side_by_side
+from bench.perf.timing import against_bare, dataset_arguments, median, timed_side_by_side
 from generators import LedgerParams, generate
 from stores.foreign.open import open_source
 from stores.foreign.parquet_source import ForeignParquetSource
@@ -172,15 +172,7 @@ def main() -> None:
         if args.dir is None:
             shutil.rmtree(root, ignore_errors=True)
     print(f"parquet preset, {params.events:,} events mapped onto the ledger, {args.repeats} repeats (median)")
-    print(
-        table(
-            ["read", "events", "catchup s", "catchup events/s", "bare s", "bare events/s", "bare/catchup"],
-            [
-                [name, f"{n:,}", f"{o:.4f}", f"{n / o:,.0f}", f"{b:.4f}", f"{n / b:,.0f}", f"{b / o:.2f}x"]
-                for name, n, o, b in rows
-            ],
-        )
-    )
+    print(against_bare(rows))
 
 
 if __name__ == "__main__":

@@ -58,3 +58,14 @@ def dataset_arguments(doc: str | None, repeats: int, dir_help: str) -> argparse.
     parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--dir", type=Path, default=None, help=dir_help)
     return parser.parse_args()
+
+
+def against_bare(rows: Sequence[tuple[str, int, float, float]]) -> str:
+    """The table of reads timed through catchup and bare: (name, events, catchup s, bare s) each."""
+    return table(
+        ["read", "events", "catchup s", "catchup events/s", "bare s", "bare events/s", "bare/catchup"],
+        [
+            [name, f"{n:,}", f"{o:.4f}", f"{n / o:,.0f}", f"{b:.4f}", f"{n / b:,.0f}", f"{b / o:.2f}x"]
+            for name, n, o, b in rows
+        ],
+    )

@@ -77,7 +77,6 @@ TABLE = f"{SCHEMA}.messages"
 # 'account-123', 'account:command' in 'account:command-123'); a category never holds '-'.
 # The regex also keeps the value a safe SQL literal: no quote can pass it.
 CATEGORY_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_:+.$]{0,199}")
-OPTIONS = ("category", "where", "schema")
 REQUIRED_COLUMNS = ("global_position", "position", "stream_name", "type", "time", "data", "metadata")
 
 # The envelope reads ``time`` as UTC wall-clock time; a ``time`` of another type (a table
@@ -114,12 +113,6 @@ def category_filter(category: str, source: str = "") -> str:
 
 
 def layout(spec: SourceSpec) -> PgLayout:
-    unknown = sorted(key for key in spec.options if key not in OPTIONS)
-    if unknown:
-        raise InvalidParameter(
-            f"{spec.name}: preset messagedb takes no option {unknown[0]}; its options are {', '.join(OPTIONS)}",
-            unknown[0],
-        )
     schema = spec.option("schema", SCHEMA)
     if schema != SCHEMA:
         raise InvalidParameter(

@@ -173,18 +173,13 @@ class _Compiler:
 
 
 def check_options(spec: SourceSpec) -> None:
-    """The parquet preset takes one [source] option, where; the others belong to Postgres presets."""
-    others = sorted(set(spec.options) - {"where"})
-    if others:
-        raise InvalidParameter(
-            f"source file {spec.path}: source.{others[0]} is not an option of preset parquet, which takes where "
-            "(a polars SQL condition) and names its columns in [envelope]"
-        )
+    """[columns] onto the ledger names only ledger columns, never the position (the preset's options
+    are checked with every preset's, in stores.foreign.spec)."""
     unknown = sorted(set(spec.columns) - set(COLUMNS))
     if unknown or "position" in spec.columns:
         name = unknown[0] if unknown else "position"
         raise InvalidParameter(
-            f"source file {spec.path}: columns.{name} cannot be mapped; map any of {', '.join(COLUMNS[1:])} "
+            f"{spec.name}: columns.{name} cannot be mapped; map any of {', '.join(COLUMNS[1:])} "
             "(the position is envelope.position)"
         )
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from stores.base import READ_BATCH_SIZE, check_read_range
+from stores.base import READ_BATCH_SIZE, check_read_range, integer
 from stores.errors import InvalidParameter, SchemaMismatch, StoreCorrupt
 from stores.foreign.mapping import BatchFit
 from stores.foreign.parquet_dataset import DataFile, Dataset, RowGroup, open_dataset, unsorted_rows
@@ -206,8 +205,8 @@ class ForeignParquetSource(ForeignSource):
     def read(
         self, after: int = 0, upto: int | None = None, batch_size: int = READ_BATCH_SIZE
     ) -> Iterator[pa.RecordBatch]:
-        after, batch_size = _integer("after", after), _integer("batch_size", batch_size)
-        upto = None if upto is None else _integer("upto", upto)
+        after, batch_size = integer("after", after), integer("batch_size", batch_size)
+        upto = None if upto is None else integer("upto", upto)
         check_read_range(after, upto, batch_size)
         facts = self.facts()  # checked now: a bad source fails where read() is called
         end = facts.last if upto is None else min(upto, facts.last)
@@ -228,15 +227,6 @@ class ForeignParquetSource(ForeignSource):
         snapshots = Path(self.spec.snapshots_uri)
         own = files_under(snapshots) if snapshots.is_dir() else []
         return evict_files([*(one.path for one in self.dataset().files), *own])
-
-
-def _integer(name: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise InvalidParameter(f"{name}={value!r} must be an integer")
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise InvalidParameter(f"{name}={value!r} must be an integer") from None
 
 
 def _first_line(error: BaseException) -> str:

@@ -199,6 +199,10 @@ class ForeignPgSource(ForeignSource):
         # upto=None: up to the head when the source was opened, the head its count and identity
         # describe; a follower names its bound, a settled head (bench.live.follow).
         end = facts.last if upto is None else upto
+        if self.layout.high_water_mark is not None:  # never past the mark, whatever was asked
+            with self._sessions.control("read the high-water mark") as conn:
+                mark = self._high_water_mark(conn)
+            end = end if mark is None else min(end, mark)
         if end <= after:
             return iter(())
         fit = BatchFit(self.spec, facts.currencies, self.layout)

@@ -41,8 +41,15 @@ SOURCE_OPTIONS = {
     "application": "eventsourcing: the application's name; its table is <application>_events",
     "table": "eventsourcing and table: the events table, schema-qualified or not",
     "decode": "eventsourcing: module:function turning a state bytea into JSON text",
-    "where": "an SQL condition every event read must meet",
-    "envelope": "table and parquet: the envelope columns, as a table (position = 'id', ...)",
+    "where": "an SQL condition every event read must meet (parquet: a polars SQL one)",
+}
+# The [source] options each preset takes.
+PRESET_OPTIONS: dict[str, tuple[str, ...]] = {
+    "messagedb": ("category", "schema", "where"),
+    "marten": ("schema", "tenant", "include_archived", "where"),
+    "eventsourcing": ("application", "table", "schema", "decode", "where"),
+    "table": ("table", "where"),
+    "parquet": ("where",),
 }
 _ALL_SOURCE_KEYS = ("uri", "preset", *SOURCE_OPTIONS)
 _TABLES = ("source", "columns", "snapshots", "envelope", "extra")
@@ -182,6 +189,8 @@ def parse_spec(document: dict[str, Any], path: Path, *, label: str = "") -> Sour
         raise bad(f"source.uri = {redact(uri)!r} is not a postgresql:// URI, which preset {preset} reads")
     options = {key: value for key, value in source.items() if key not in ("uri", "preset")}
     for key, value in options.items():
+        if key not in PRESET_OPTIONS[preset]:
+            raise bad(f"preset {preset} takes no option {key}; its options are {', '.join(PRESET_OPTIONS[preset])}")
         if key == "include_archived":
             if not isinstance(value, bool):
                 raise bad(f"source.{key} must be true or false")
