@@ -535,6 +535,7 @@ def live_results(**overrides: Any) -> dict[str, Any]:
         "final_head": 39_950,
         "catchup_reads": 2,
         "catchup_bulk_events": 1_000,
+        "start_events": 30_000,
     }
     live.update(overrides)
     # A model given without the schema-4 keys is one that metered no CPU, as an older run's reads.

@@ -85,6 +85,8 @@ def test_live_follows_the_log_as_its_application_writes_and_verifies(
     assert live is not None and live.followed and live.verified and live.caught_up
     assert live.rate_achieved > 0 and live.writer_failures == () and live.shortfall is None
     assert live.start_head > AT_START  # positions are not counts: the holes and the audits
+    assert loaded.head == live.events_at_start == live.start_events  # what the run speaks of counts events
+    assert AT_START <= loaded.head < live.start_head
     assert live.tail_events < AT_START and live.final_head > live.start_head  # it read what arrived meanwhile
     assert live.snapshots >= 1
     assert "written by the source's own application" in format_summary(loaded)
@@ -92,6 +94,7 @@ def test_live_follows_the_log_as_its_application_writes_and_verifies(
     assert code == 0, err
     markdown = (tmp_path / "live.md").read_text()
     assert "arriving" in markdown and "the source's own application appended" in markdown
+    assert f"from {loaded.head:,} events at" in markdown
     assert catalog_checksum(mdb) == catalog  # nothing created or altered; only the application's rows changed
     with psycopg.connect(mdb) as conn:
         held = conn.execute(

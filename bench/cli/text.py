@@ -101,6 +101,8 @@ def format_live_summary(run: Run) -> str:
     model = live.model
     share = f" ({live.rate_share:.0%})" if live.rate_requested > 0 else ""
     start = f"snapshot at {live.start_position:,}" if live.start_from == "snapshot" else "event 0"
+    # A foreign log's positions are not counts: its events are said beside its head.
+    counted = f", {live.events_at_start:,} events" if live.events_at_start != live.start_head else ""
     # A run that is no success says so before anything it measured.
     lines = [f"warning: {live.shortfall}"] if live.shortfall else []
     lines += [
@@ -112,7 +114,7 @@ def format_live_summary(run: Run) -> str:
             else f"rate: {live.rate_requested:,.0f} events/s requested, {live.rate_achieved:,.0f} achieved{share} by "
             f"{live.writers} writer(s)"
         )
-        + f"; started from {start} (head {live.start_head:,}, tail {live.tail_events:,} events)",
+        + f"; started from {start} (head {live.start_head:,}{counted}, tail {live.tail_events:,} events)",
     ]
     if live.rate_short:
         lines.append("warning: the writers could not keep up; this run measured a lower rate than requested")

@@ -199,7 +199,7 @@ def _run(
     load = Load(config.writers, config.rate, tuple(tailed.reader.dead), tuple(failures))
     live = live_summary(
         config, measured, tailed, load, start_head=start_head, start_position=start_position,
-        tail_events=start_head - start_position, verified=verified, final_head=store_head,
+        start_events=start_head, tail_events=start_head - start_position, verified=verified, final_head=store_head,
     )  # fmt: skip
     return live, timeseries
 

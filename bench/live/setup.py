@@ -139,7 +139,7 @@ class Load:
 
 def live_summary(
     config: LiveConfig, measured: Measured, tailed: Tailed, load: Load, *, start_head: int, start_position: int,
-    tail_events: int, verified: bool, final_head: int,
+    start_events: int, tail_events: int, verified: bool, final_head: int,
 ) -> LiveSummary:  # fmt: skip
     """The run's summary from what it measured, the same for either kind of load."""
     return LiveSummary(
@@ -167,4 +167,5 @@ def live_summary(
         final_head=final_head,
         catchup_reads=tailed.catchup_reads,
         catchup_bulk_events=tailed.catchup_bulk_events,
+        start_events=start_events,
     )

@@ -87,6 +87,7 @@ def _follow(
     live = live_summary(
         config, measured, tailed, Load(writers=0, rate_requested=0.0, dead_positions=(), writer_failures=()),
         start_head=index.head, start_position=prepared.start_position,
-        tail_events=index.events - prepared.start_events, verified=verified, final_head=final,
+        start_events=index.events, tail_events=index.events - prepared.start_events, verified=verified,
+        final_head=final,
     )  # fmt: skip
     return live, timeseries

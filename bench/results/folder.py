@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from bench.results import parse
 from bench.results.atomic import TMP_PREFIX, NamesExhausted, add_folder_whole, sync_file
-from bench.results.live import LIVE_KEYS_SINCE_V3, MODEL_KEYS_SINCE_V4, LiveSummary
+from bench.results.live import LIVE_KEYS_SINCE_V3, LIVE_KEYS_SINCE_V5, MODEL_KEYS_SINCE_V4, LiveSummary
 from bench.results.parse import Malformed
 from bench.results.run import JSON_FIELDS, Run, Sample
 from bench.results.schema import (
@@ -210,6 +210,7 @@ def load_run(path: str | Path) -> Run:
         content["summary"] = [IntervalSummary.from_json(row, f"summary[{i}]") for i, row in enumerate(data["summary"])]
         if content.get("live") is not None:
             older = {key: None for key in LIVE_KEYS_SINCE_V3} if version < 3 else {}
+            older |= {key: None for key in LIVE_KEYS_SINCE_V5} if version < 5 else {}
             live = {**older, **content["live"]}
             if version < 4 and isinstance(live.get("model"), dict):
                 live["model"] = {**dict.fromkeys(MODEL_KEYS_SINCE_V4), **live["model"]}

@@ -192,6 +192,13 @@ class LiveSummary:
     # up, bulk or poll, and the events the bulk reads applied. None in a run from before they were kept.
     catchup_reads: int | None = None
     catchup_bulk_events: int | None = None
+    # The events in the log at the start: start_head on catchup's own stores (positions are
+    # counts there), fewer on a followed foreign log with holes. None in a run before version 5.
+    start_events: int | None = None
+
+    @property
+    def events_at_start(self) -> int:
+        return self.start_head if self.start_events is None else self.start_events
 
     @property
     def rate_share(self) -> float:
@@ -297,6 +304,7 @@ class LiveSummary:
             final_head=parse.count(data, "final_head", where),
             catchup_reads=_optional_count(data, "catchup_reads", where),
             catchup_bulk_events=_optional_count(data, "catchup_bulk_events", where),
+            start_events=_optional_count(data, "start_events", where),
         )
 
 
@@ -327,6 +335,8 @@ def _optional_count(data: Any, key: str, where: str) -> int | None:
 
 # What results schema version 3 added to the live object; a version 2 run reads them as null (not recorded).
 LIVE_KEYS_SINCE_V3 = ("catchup_reads", "catchup_bulk_events")
+# What version 5 added to it; an older run reads it as null (its start_head counts the events).
+LIVE_KEYS_SINCE_V5 = ("start_events",)
 
 
 LIVE_KEYS = tuple(f.name for f in fields(LiveSummary))

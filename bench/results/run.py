@@ -72,7 +72,7 @@ class Run:
     def head(self) -> int:
         """The events the run started from: a catch-up run's head, a live run's head when its writers started."""
         if self.live is not None:
-            return self.live.start_head
+            return self.live.events_at_start
         return self.summary[0].head if self.summary else int(self.store.get("head") or 0)
 
     @property

@@ -53,7 +53,8 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "as 4. A run over a foreign source (a source file) records the source's identity as dataset ({id, "
         "source: {system, relation, mapping, events, first, last, sample, ...}}) and counts events, not "
         "positions, in head, intervals and tails; a live run that followed one as its own application wrote "
-        "it has live.writers 0, rate_requested 0 and dead_positions empty."
+        "it has live.writers 0, rate_requested 0 and dead_positions empty. Live runs add live.start_events (the events "
+        "in the log at the start; null in an older run, whose start_head counts them)."
     ),
 }
 
