@@ -110,7 +110,9 @@ def by_stream(table: pa.Table) -> list[dict[str, object]]:
     return sorted(rows, key=lambda row: (row["stream_id"], row["stream_version"]))
 
 
-def test_the_layout_reads_every_event_the_library_wrote_across_its_holes(bank, tmp_path: Path) -> None:
+def test_the_layout_reads_every_event_the_library_wrote_across_its_holes(
+    bank: tuple[str, Written, Written], tmp_path: Path
+) -> None:
     url, plain, _ = bank
     assert plain.failed_saves > 0 and plain.events == SMALL.events < plain.highest  # real holes
     table = envelope_rows(url, source_file(tmp_path, url))
@@ -129,7 +131,9 @@ def _pascal(ours: str) -> str:
     return {theirs: pascal for pascal, theirs in TYPES.items()}[ours]
 
 
-def test_the_transcoders_wrappers_are_unwrapped_on_the_server_and_on_the_client(bank, tmp_path: Path) -> None:
+def test_the_transcoders_wrappers_are_unwrapped_on_the_server_and_on_the_client(
+    bank: tuple[str, Written, Written], tmp_path: Path
+) -> None:
     url, _, _ = bank
     path = source_file(tmp_path, url)
     with psycopg.connect(url) as conn:
@@ -161,7 +165,9 @@ def test_the_transcoders_wrappers_are_unwrapped_on_the_server_and_on_the_client(
             assert UUID(payload["counterparty"]).int == event["counterparty"]
 
 
-def test_a_mapped_source_replays_to_the_same_balances_as_catchups_own_store(bank, tmp_path: Path) -> None:
+def test_a_mapped_source_replays_to_the_same_balances_as_catchups_own_store(
+    bank: tuple[str, Written, Written], tmp_path: Path
+) -> None:
     url, plain, _ = bank
     with open_store(str(source_file(tmp_path, url, columns=mapping("data")))) as source:
         info = source.info()
@@ -183,7 +189,9 @@ def test_a_mapped_source_replays_to_the_same_balances_as_catchups_own_store(bank
     assert projected.digest() == expected.digest()
 
 
-def test_the_envelope_is_what_projections_see_without_columns(bank, tmp_path: Path) -> None:
+def test_the_envelope_is_what_projections_see_without_columns(
+    bank: tuple[str, Written, Written], tmp_path: Path
+) -> None:
     url, _, _ = bank
     with open_store(str(source_file(tmp_path, url))) as source:
         first = next(iter(source.read(batch_size=10))).to_pylist()[0]
@@ -201,7 +209,9 @@ def test_the_envelope_is_what_projections_see_without_columns(bank, tmp_path: Pa
     ]
 
 
-def test_catchup_run_over_the_source_verifies_and_leaves_the_database_unchanged(bank, tmp_path: Path) -> None:
+def test_catchup_run_over_the_source_verifies_and_leaves_the_database_unchanged(
+    bank: tuple[str, Written, Written], tmp_path: Path
+) -> None:
     url, _, _ = bank
     path = source_file(tmp_path, url, columns=mapping("stored"))
     before = database_checksum(url)
@@ -216,7 +226,9 @@ def test_catchup_run_over_the_source_verifies_and_leaves_the_database_unchanged(
     assert database_checksum(url) == before
 
 
-def test_compressed_state_is_refused_and_a_decode_hook_reads_it(bank, tmp_path: Path) -> None:
+def test_compressed_state_is_refused_and_a_decode_hook_reads_it(
+    bank: tuple[str, Written, Written], tmp_path: Path
+) -> None:
     url, _, zipped = bank
     with psycopg.connect(url) as conn:
         first = conn.execute("SELECT state FROM zipped.bank_events ORDER BY notification_id LIMIT 1").fetchone()[0]  # type: ignore[index]
@@ -251,7 +263,7 @@ def test_compressed_state_is_refused_and_a_decode_hook_reads_it(bank, tmp_path: 
         preset.decode_batch(raw.to_batches()[0], None)
 
 
-def test_a_hook_that_fails_names_the_position(bank, tmp_path: Path) -> None:
+def test_a_hook_that_fails_names_the_position(bank: tuple[str, Written, Written], tmp_path: Path) -> None:
     url, _, _ = bank
     raw = envelope_rows(url, source_file(tmp_path, url), raw=True).slice(0, 5).to_batches()[0]
 
@@ -291,7 +303,7 @@ def test_a_decode_hook_cannot_be_combined_with_a_mapping(tmp_path: Path) -> None
         preset.layout(load_spec(path))
 
 
-def test_the_table_is_named_as_the_library_names_it(bank, tmp_path: Path) -> None:
+def test_the_table_is_named_as_the_library_names_it(bank: tuple[str, Written, Written], tmp_path: Path) -> None:
     url, _, _ = bank
     spec = load_spec(source_file(tmp_path, url))
     assert preset.layout(spec).table == "public.bank_events"
