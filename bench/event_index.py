@@ -28,6 +28,12 @@ class EventIndex:
             return count
         return int(self.positions[min(count, self.events) - 1])
 
+    def every(self, interval: int) -> range | list[int]:
+        """The positions of the interval-th, 2·interval-th, ... event: where snapshots every k events fall."""
+        if self.positions is None:
+            return range(interval, self.events + 1, interval)
+        return self.positions[interval - 1 :: interval].tolist()
+
     @property
     def head(self) -> int:
         return self.position(self.events)

@@ -276,7 +276,7 @@ class Experiment:
             taken.count += 1
             taken.size_bytes += info.size_bytes
 
-        stops = [self.index.position(count) for count in range(interval, self.head + 1, interval)] if interval else []
+        stops = self.index.every(interval) if interval else []
         progress = RateReporter(f"k={interval:,} pass", self.head, self.emit, every=PROGRESS_EVERY_S)
         taken.clock = replay(
             self.store, state, batch_size=self.config.batch_size, stops=stops, at_stop=take, on_batch=progress.update

@@ -25,16 +25,14 @@ _READ_ERRORS = (*DRIVER_ERRORS, OSError)
 def stream_events(
     sessions: PgSessions,
     target: PgTarget,
-    where: str,
     sql: str,
-    currencies: pa.Array,
     batch_size: int,
-    fit: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
+    fit: Callable[[pa.RecordBatch], pa.RecordBatch],
 ) -> Iterator[pa.RecordBatch]:
-    """The events ``sql`` selects, conformed to the event schema, in batches of at most ``batch_size``.
+    """The events ``sql`` selects, each batch made the store's by ``fit``, in batches of at most ``batch_size``.
 
-    ``fit`` replaces the conforming (a foreign source hands out its own schema and errors).
-
+    ``fit`` conforms a batch to the schema the store hands out and raises a catchup error
+    for one that does not fit (catchup's own store: ``conformed``; a foreign source its own).
     The reader connection goes back to the pool only when the stream ran to its end; one
     abandoned mid-stream or failed is closed instead (PgSessions.release), statement first.
     """
@@ -57,15 +55,21 @@ def stream_events(
             except _READ_ERRORS as error:
                 # A connection lost mid-stream surfaces from the Arrow stream as a plain OSError.
                 raise translate(target, error, "read events") from None
-            if fit is not None:
-                batch = fit(batch)
-            else:
-                try:
-                    batch = conform(batch, currencies)
-                except ValueError as error:
-                    raise StoreCorrupt(f"events in {where} do not fit the store: {error}") from None
+            batch = fit(batch)
             for offset in range(0, batch.num_rows, batch_size):
                 yield batch.slice(offset, batch_size)
         finished = True
     finally:
         sessions.release(lease, reusable=finished)
+
+
+def conformed(where: str, currencies: pa.Array) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+    """The fit of catchup's own store: EVENT_SCHEMA with its dictionaries, StoreCorrupt otherwise."""
+
+    def fit(batch: pa.RecordBatch) -> pa.RecordBatch:
+        try:
+            return conform(batch, currencies)
+        except ValueError as error:
+            raise StoreCorrupt(f"events in {where} do not fit the store: {error}") from None
+
+    return fit

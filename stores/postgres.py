@@ -46,7 +46,7 @@ from stores.page_cache import Eviction
 from stores.pg_ingest import ingest
 from stores.pg_live import PgGapWatch, PgLiveAppender
 from stores.pg_ownership import mark, refuse_foreign_tables, refuse_if_not_empty
-from stores.pg_read import stream_events
+from stores.pg_read import conformed, stream_events
 from stores.pg_sessions import PgSessions
 from stores.pg_snapshots import PgSnapshotStore
 from stores.pg_sql import (
@@ -301,10 +301,8 @@ class PostgresStore(EventStore):
         if end <= after:
             return iter(())
         sql = select_range(self.schema, layout, after, end)
-        where = f"schema {self.schema} of {self.uri}"
-        return stream_events(
-            self._sessions, self.target, where, sql, currency_dictionary(status.currencies), batch_size
-        )
+        fit = conformed(f"schema {self.schema} of {self.uri}", currency_dictionary(status.currencies))
+        return stream_events(self._sessions, self.target, sql, batch_size, fit)
 
     # -- status and layout ---------------------------------------------------------------
 

@@ -26,9 +26,8 @@ from projections.balances import Balances
 from stores import open_store
 from stores.errors import InvalidParameter, SchemaMismatch, StoreNotFound
 from stores.foreign import eventsourcing as preset
-from stores.foreign.envelope import ENVELOPE_SCHEMA
 from stores.foreign.spec import load_spec
-from stores.schema import EVENT_SCHEMA
+from stores.schema import ENVELOPE_SCHEMA, EVENT_SCHEMA
 from tests.cli_calls import one_error_line, run
 from tests.data import SMALL, events_of
 from tests.eventsourcing_writer import DBNAME, ZLIB, Written, recreate_database, write_ledger

@@ -21,8 +21,7 @@ from projections.balances import Balances
 from stores import open_store
 from stores.errors import SchemaMismatch, StoreNotFound
 from stores.foreign import marten
-from stores.foreign.envelope import ENVELOPE_SCHEMA
-from stores.schema import EVENT_SCHEMA
+from stores.schema import ENVELOPE_SCHEMA, EVENT_SCHEMA
 from tests.cli_calls import one_error_line, run
 from tests.data import SMALL, events_of
 from tests.foreign_data import database_checksum

@@ -24,11 +24,10 @@ from generators import dataset_meta
 from projections.balances import Balances
 from stores import open_store
 from stores.errors import SchemaMismatch
-from stores.foreign.envelope import ENVELOPE_SCHEMA
 from stores.foreign.layout import PgLayout
 from stores.foreign.presets import layout_for
 from stores.foreign.spec import parse_spec
-from stores.schema import EVENT_SCHEMA
+from stores.schema import ENVELOPE_SCHEMA, EVENT_SCHEMA
 from tests import messagedb_server, messagedb_writer
 from tests.cli_calls import one_error_line, run
 from tests.data import SMALL, events_of

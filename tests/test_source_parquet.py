@@ -18,10 +18,9 @@ from generators import dataset_meta
 from projections.balances import Balances
 from stores import open_store
 from stores.errors import ForeignReadOnly, InvalidParameter, SchemaMismatch, StoreNotFound
-from stores.foreign.envelope import ENVELOPE_SCHEMA
 from stores.foreign.parquet_source import ForeignParquetSource
 from stores.parquet import ParquetStore
-from stores.schema import EVENT_SCHEMA
+from stores.schema import ENVELOPE_SCHEMA, EVENT_SCHEMA
 from tests.cli_calls import one_error_line, run
 from tests.data import SMALL, events_of
 from tests.foreign_data import PASCAL, PASCAL_VALUES, camel_payload, ledger_rows

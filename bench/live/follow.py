@@ -52,7 +52,6 @@ class FollowReader:
         self.batch_size = batch_size
         self.events = 0  # events handed out since the start
         self.dead: list[int] = []  # none listed: see the module docstring
-        self.waiting_since: float | None = None
         self._settled = SettledHead(store)
 
     def poll(self, go_on: Callable[[], bool] = lambda: True) -> Iterator[pa.RecordBatch]:

@@ -69,9 +69,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from stores.errors import InvalidParameter
-from stores.foreign.envelope import ENVELOPE_SCHEMA
 from stores.foreign.layout import Envelope, PgLayout, Refusal
 from stores.foreign.spec import SourceSpec
+from stores.schema import ENVELOPE_SCHEMA
 
 SYSTEM = "eventsourcing"
 COLUMNS = ("notification_id", "originator_id", "originator_version", "topic", "state")

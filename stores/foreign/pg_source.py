@@ -199,17 +199,16 @@ class ForeignPgSource(ForeignSource):
         # upto=None: up to the head when the source was opened, the head its count and identity
         # describe; a follower names its bound, a settled head (bench.live.follow).
         end = facts.last if upto is None else upto
-        if self.layout.high_water_mark is not None:  # never past the mark, whatever was asked
+        # Never past the mark, whatever was asked. Up to the head at open it is known safe (a
+        # mark only advances), so only a read beyond it asks the mark again.
+        if end > facts.last and self.layout.high_water_mark is not None:
             with self._sessions.control("read the high-water mark") as conn:
                 mark = self._high_water_mark(conn)
             end = end if mark is None else min(end, mark)
         if end <= after:
             return iter(())
         fit = BatchFit(self.spec, facts.currencies, self.layout)
-        where = f"{self.layout.table or self.layout.relation} of {self.target.redacted}"
-        return stream_events(
-            self._sessions, self.target, where, self._select(after, end), fit.dictionary, batch_size, fit=fit
-        )
+        return stream_events(self._sessions, self.target, self._select(after, end), batch_size, fit)
 
     # -- following the log as its application writes it ---------------------------------
 
