@@ -191,7 +191,7 @@ def test_show_refuses_a_run_of_an_unknown_schema_version(ledger: str, tmp_path: 
     assert run("show", str(folder)) == (
         1,
         "",
-        f"Error: {folder} has results schema version 99; this catchup reads versions 1, 2, 3, 4, 5\n",
+        f"Error: {folder} has results schema version 99; this catchup reads versions 1, 2, 3, 4, 5, 6\n",
     )
 
 

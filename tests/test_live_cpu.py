@@ -27,6 +27,7 @@ from bench.results.live import (
     LiveModel,
     busy_setup,
     cpu_correction,
+    replay_share,
 )
 from bench.results.parse import Malformed
 from generators import LedgerParams, dataset_meta, generate
@@ -117,18 +118,35 @@ MODEL = LiveModel(
 SETUP = CpuWindow(seconds=2.0, projection=1.0, writers=0.0, server=None, other=0.0)
 
 
-def test_no_correction_when_the_projection_had_the_cores_it_needs() -> None:
+def test_no_correction_when_a_whole_core_left_is_enough_for_the_read_path() -> None:
+    # F = 0.8: one core is always free, and one core is all this read path needs.
     cpu = LiveCpu(2, SETUP, CpuWindow(seconds=2.5, projection=1.0, writers=0.6, server=None, other=0.2))
     rule = cpu_correction(MODEL, 1_000_000, cpu)
-    assert (rule.correction, rule.cores_needed, rule.cores_left) == ("none", 1.0, pytest.approx(1.2))
+    assert (rule.correction, rule.cores_needed, rule.replay_share) == ("none", 1.0, 1.0)
+    assert rule.cores_left == pytest.approx(1.2)
     assert rule.effective_replay_rate == 1_000_000.0
     assert rule.corrected_caught_up_s == pytest.approx((0.1 + 2.0) / 0.9)
 
 
-def test_the_cpu_correction_scales_the_replay_rate_and_the_load_by_the_cores_left() -> None:
-    cpu = LiveCpu(2, SETUP, CpuWindow(seconds=3.0, projection=0.6, writers=1.1, server=None, other=0.5))
+def test_the_foreign_load_takes_whole_cores_so_a_read_path_on_two_cores_slows_when_the_average_says_enough() -> None:
+    # Needs 1.5 cores; the writers take 0.4 on average: 2 cores for 60% of the time, 1 core for 40% of it.
+    # The average left, 1.6 cores, would say enough; a whole core taken leaves it 1/1.5 of its rate.
+    setup = replace(SETUP, projection=1.5)
+    cpu = LiveCpu(2, setup, CpuWindow(seconds=2.5, projection=1.3, writers=0.4, server=None, other=0.0))
     rule = cpu_correction(MODEL, 1_000_000, cpu)
+    share = 0.6 * 1.0 + 0.4 * (1 / 1.5)
+    assert rule.correction == "cpu" and rule.cores_left == pytest.approx(1.6)
+    assert rule.replay_share == pytest.approx(share)
+    assert rule.effective_replay_rate == pytest.approx(1e6 * share)
+    rate = 1e6 * share
+    assert rule.corrected_caught_up_s == pytest.approx((0.1 / share + 2_000_000 / rate) / (1 - 100_000 / rate))
+
+
+def test_beyond_one_core_taken_the_read_path_keeps_a_share_of_the_one_core_left() -> None:
+    cpu = LiveCpu(2, SETUP, CpuWindow(seconds=3.0, projection=0.6, writers=1.1, server=None, other=0.5))
+    rule = cpu_correction(MODEL, 1_000_000, cpu)  # F = 1.6: 1 core for 40% of the time, none for 60%
     assert rule.correction == "cpu" and rule.cores_left == pytest.approx(0.4)
+    assert rule.replay_share == pytest.approx(0.4)
     assert rule.effective_replay_rate == pytest.approx(400_000.0)
     assert rule.corrected_caught_up_s == pytest.approx((0.1 / 0.4 + 2_000_000 / 400_000) / (1 - 100_000 / 400_000))
 
@@ -145,7 +163,9 @@ def test_the_server_serving_the_projection_is_not_counted_against_it_twice() -> 
     up = CpuWindow(seconds=3.0, projection=0.4, writers=0.4, server=0.8, other=0.2)
     rule = cpu_correction(MODEL, 1_000_000, LiveCpu(2, setup, up))
     assert rule.cores_needed == pytest.approx(1.2) and rule.cores_left == pytest.approx(2 - 0.4 - 0.6 - 0.2)
-    assert rule.correction == "cpu" and rule.effective_replay_rate == pytest.approx(1e6 * 0.8 / 1.2)
+    # F = 1.2: one core for 80% of the time (1/1.2 of the rate), none for 20%.
+    assert rule.correction == "cpu" and rule.replay_share == pytest.approx(0.8 / 1.2)
+    assert rule.effective_replay_rate == pytest.approx(1e6 * 0.8 / 1.2)
 
 
 def test_a_machine_busy_with_others_leaves_the_projection_a_sliver_not_nothing() -> None:
@@ -153,7 +173,21 @@ def test_a_machine_busy_with_others_leaves_the_projection_a_sliver_not_nothing()
     rule = cpu_correction(MODEL, 1_000_000, cpu)
     assert rule.cores_left == MIN_CORES_LEFT and rule.effective_replay_rate == pytest.approx(50_000.0)
     assert rule.corrected_caught_up_s is None  # λ = 100k >= μ_eff: never
-    assert "μ_eff = μ' · left / needed" in CPU_RULE and f"floored at {MIN_CORES_LEFT:g}" in CPU_RULE
+    assert "C − ⌈F⌉ cores for the fraction frac(F)" in CPU_RULE and f"at least {MIN_CORES_LEFT:g} / needed" in CPU_RULE
+
+
+@pytest.mark.parametrize(
+    ("cores", "foreign", "needed", "share"),
+    [
+        (2, 0.0, 1.5, 1.0),  # nothing taken: the setup's rate
+        (2, 1.0, 1.5, 1 / 1.5),  # one core taken throughout
+        (2, 0.5, 0.9, 1.0),  # a read path of under a core never misses one of two
+        (4, 2.5, 2.0, 0.5 * 1.0 + 0.5 * 0.5),  # 2 cores half the time, 1 the other half
+        (2, 3.0, 1.0, MIN_CORES_LEFT),  # more than the machine: the sliver
+    ],
+)
+def test_replay_share_against_hand_computed_values(cores: int, foreign: float, needed: float, share: float) -> None:
+    assert replay_share(cores, foreign, needed) == pytest.approx(share)
 
 
 # --- a real live run -----------------------------------------------------------------------

@@ -165,7 +165,7 @@ def test_run_json_is_the_run_without_samples_and_path(tmp_path: Path) -> None:
         "ci_low",
         "ci_high",
     ]
-    assert (run.path / "run.json").read_text().startswith('{\n  "schema_version": 5,\n  "run_id"')
+    assert (run.path / "run.json").read_text().startswith('{\n  "schema_version": 6,\n  "run_id"')
 
 
 def test_a_second_run_with_the_same_name_never_overwrites_the_first(tmp_path: Path) -> None:
@@ -369,8 +369,8 @@ def test_an_unknown_schema_version_is_a_clear_error(tmp_path: Path) -> None:
     (run.path / "run.json").write_text(json.dumps(data))
     with pytest.raises(ResultsError) as caught:
         load_run(run.path)
-    assert str(caught.value) == f"{run.path} has results schema version 7; this catchup reads versions 1, 2, 3, 4, 5"
-    assert sorted(RESULT_SCHEMA_HISTORY) == [1, 2, 3, 4, 5] and RESULT_SCHEMA_VERSION == 5
+    assert str(caught.value) == f"{run.path} has results schema version 7; this catchup reads versions 1, 2, 3, 4, 5, 6"
+    assert sorted(RESULT_SCHEMA_HISTORY) == [1, 2, 3, 4, 5, 6] and RESULT_SCHEMA_VERSION == 6
 
 
 @pytest.mark.parametrize(("version", "shown"), [(True, "True"), (1.0, "1.0"), ("1", "'1'"), ([1], r"\[1\]")])
@@ -380,7 +380,7 @@ def test_a_schema_version_that_only_resembles_one_is_not_one(tmp_path: Path, ver
     data["schema_version"] = version
     (run.path / "run.json").write_text(json.dumps(data))
     with pytest.raises(
-        ResultsError, match=f"has results schema version {shown}; this catchup reads versions 1, 2, 3, 4, 5$"
+        ResultsError, match=f"has results schema version {shown}; this catchup reads versions 1, 2, 3, 4, 5, 6$"
     ):
         load_run(run.path)
 

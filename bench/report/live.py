@@ -212,15 +212,16 @@ def _cpu_sentence(live: LiveSummary) -> str:
     )
     if measured is not None and corrected is not None:
         against += f", measured {format_seconds(measured)} ({_ratio(model, corrected)} the corrected prediction)"
+    left = f"which left it {rule.cores_left:.2f} cores on average, taken a whole core at a time"
     if model.correction == "cpu":
         return (
-            f"CPU correction applied (cpu): {split}, which left it {rule.cores_left:.2f} cores of the "
-            f"{rule.cores_needed:.2f} its replay needed in the setup, so the model replays at "
+            f"CPU correction applied (cpu): {split}, {left}, of the {rule.cores_needed:.2f} its replay needed in "
+            f"the setup: it keeps {rule.replay_share:.0%} of its rate, so the model replays at "
             f"μ_eff = {format_rate(model.effective_replay_rate or 0)}; {against}."
         )
     return (
-        f"No CPU correction (none): {split}, which left it {rule.cores_left:.2f} cores, enough for the "
-        f"{rule.cores_needed:.2f} its replay needed in the setup; {against}."
+        f"No CPU correction (none): {split}, {left}, enough for the {rule.cores_needed:.2f} its replay needed in "
+        f"the setup; {against}."
     )
 
 

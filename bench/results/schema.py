@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from stores.errors import CatchupError
 
-RESULT_SCHEMA_VERSION = 5
+RESULT_SCHEMA_VERSION = 6
 # Each version this catchup can read, and what it holds; a new version adds a line here.
 RESULT_SCHEMA_HISTORY: dict[int, str] = {
     1: (
@@ -55,6 +55,12 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "positions, in head, intervals and tails; a live run that followed one as its own application wrote "
         "it has live.writers 0, rate_requested 0 and dead_positions empty. Live runs add live.start_events (the events "
         "in the log at the start; null in an older run, whose start_head counts them)."
+    ),
+    6: (
+        "as 5. A live run's live.model.correction 'cpu' takes the foreign load a whole core at a time "
+        "(bench.results.live.CPU_RULE): its effective_replay_rate and corrected_caught_up_s are μ' times the "
+        "share the read path keeps on the cores left; a version 4 or 5 run's were μ' scaled by the average cores "
+        "left, and read as they were recorded."
     ),
 }
 
