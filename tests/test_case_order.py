@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -11,12 +12,19 @@ import pytest
 from bench.catchup_cases import case_order, catchup_cases
 from bench.experiment import Experiment
 from bench.experiment_config import DEFAULT_CASE_ORDER_SEED, ExperimentConfig
-from bench.results import load_run
+from bench.cli.text import format_summary
+from bench.report.document import Table
+from bench.report.tables import catchup_tables
+from bench.results import IntervalSummary, load_run
+from bench.results.run_set import RunSet
+from bench.results.stats import summarize
+from bench.results.summary import case_order_note
 from bench.runner import execute_run
 from generators import dataset_meta, generate
 from projections import Projection
 from stores import EventStore, open_store
 from tests.data import SMALL
+from tests.runs import interval_summary, line_run
 
 REPEATS = 8
 
@@ -96,3 +104,48 @@ def test_a_written_run_loads_with_its_order_and_seed(small_store: EventStore, tm
     ranks = list(zip(expected, worst, strict=True))
     assert len(ranks) == 3 and all(sorted(pair) == [1.0, 2.0] for pair in ranks)
     assert (0, "catchup_expected", "order") not in values  # no catch-up without snapshots
+
+
+# --- a worst case faster than the expected one, as show and the report say it ----------------------
+
+
+def _with_cases(expected: list[float], worst: list[float]) -> IntervalSummary:
+    row = interval_summary(10_000, head=1_000_000)
+    return replace(
+        row,
+        expected=replace(row.expected, catchup_s=summarize(expected)),
+        worst=replace(row.worst, catchup_s=summarize(worst)),
+    )
+
+
+def test_a_worst_case_at_or_above_the_expected_one_needs_no_note() -> None:
+    assert case_order_note(_with_cases([0.008, 0.0081, 0.0082], [0.0085, 0.0086, 0.0087])) is None
+    assert case_order_note(interval_summary(0)) is None
+
+
+def test_a_worst_case_below_the_expected_one_within_the_noise_says_the_cases_cost_the_same() -> None:
+    row = _with_cases([0.0080, 0.0084, 0.0090], [0.0076, 0.0078, 0.0083])
+    assert case_order_note(row) == (
+        "k=10,000: worst 7.80 ms < expected 8.40 ms is within the noise (their 95% CIs overlap): the worst tail's "
+        "extra events cost less than the noise, so the two cases cost the same here"
+    )
+
+
+def test_a_worst_case_below_the_expected_one_beyond_the_noise_is_called_a_bias() -> None:
+    row = _with_cases([0.0100, 0.0101, 0.0102], [0.0080, 0.0081, 0.0082])
+    assert case_order_note(row) == (
+        "k=10,000: worst 8.10 ms < expected 10.10 ms beyond the noise (95% CIs 8.00-8.20 and 10.00-10.20 ms do not "
+        "overlap): a bias of the measurement, not of the projection"
+    )
+
+
+def test_show_and_the_report_table_carry_the_note(tmp_path: Path) -> None:
+    run = line_run(tmp_path)
+    first = run.summary[1]
+    noisy = _with_cases([0.0080, 0.0084, 0.0090], [0.0076, 0.0078, 0.0083])
+    run = replace(run, summary=[run.summary[0], replace(noisy, interval=first.interval), *run.summary[2:]])
+    note = case_order_note(run.summary[1])
+    assert note is not None and note.startswith(f"k={first.interval:,}: worst 7.80 ms")
+    assert f"\nnote: {note}\n" in format_summary(run) + "\n"
+    (table,) = [block for block in catchup_tables(RunSet.of([run])) if isinstance(block, Table)][:1]
+    assert table.note.endswith(f" Note, {note}.")

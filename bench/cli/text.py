@@ -8,7 +8,7 @@ from typing import Any
 from bench.results import Run
 from bench.results.live import CpuWindow, LiveModel
 from bench.results.stats import Summary
-from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS, cold_restarts
+from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS, case_order_note, cold_restarts
 from bench.units import format_memory, interval_label, verified_label
 from stores.base import StoreInfo
 
@@ -46,6 +46,7 @@ def format_summary(run: Run) -> str:
         "catch-up = snapshot load and restore + tail replay (expected tail k/2, worst k-1); "
         "vs full = full replay / expected catch-up"
     )
+    lines += [f"note: {note}" for row in run.summary if (note := case_order_note(row)) is not None]
     lines += _cold_lines(run)
     for warning in run.warnings:
         lines.append(f"warning: {warning}")

@@ -244,10 +244,17 @@ def run_findings(run: Run) -> list[str]:
         cheapest = min(snapshotted, key=lambda row: row.overhead_pct.median)
         if cheapest is not fastest:
             lines.append("Cheapest snapshots: " + _interval_sentence(cheapest))
-        optimal = [interval_label(point.interval) for point in frontier_points(run) if point.pareto]
+        optimal = [interval_label(p.interval) for p in frontier_points(run, within_head=True) if p.pareto]
+        beyond = [interval_label(row.interval) for row in rows if row.interval > head]
+        left_out = (
+            f" (k={listing(beyond)} exceeds the head, {head:,} events: no snapshot was taken, so it is a replay "
+            "from event 0 and not a choice here)"
+            if beyond
+            else ""
+        )
         lines.append(
             f"Pareto-optimal intervals, from cheapest to fastest (no other is both cheaper and faster): "
-            f"{', '.join(optimal)}. "
+            f"{', '.join(optimal)}{left_out}. "
             "Choose among these by the recovery time you need."
         )
     lines.append(_verification_sentence(run))

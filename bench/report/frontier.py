@@ -100,9 +100,14 @@ class FrontierPoint:
     pareto: bool  # no other interval is at least as cheap and as fast, and better in one
 
 
-def frontier_points(run: Run) -> list[FrontierPoint]:
-    """One point per interval: median overhead against median expected catch-up."""
-    raw = [(row.interval, row.overhead_pct.median, row.expected.catchup_s.median) for row in run.summary]
+def frontier_points(run: Run, *, within_head: bool = False) -> list[FrontierPoint]:
+    """One point per interval: median overhead against median expected catch-up.
+
+    ``within_head``: only intervals at or below the head. A larger one took no snapshot, so it
+    is a replay from event 0 under another name, and by noise alone it may "beat" k = 0.
+    """
+    rows = [row for row in run.summary if not within_head or row.interval <= run.head]
+    raw = [(row.interval, row.overhead_pct.median, row.expected.catchup_s.median) for row in rows]
     points = []
     for k, overhead, catchup in raw:
         dominated = any(

@@ -17,7 +17,7 @@ from bench.report.words import NOT_APPLICABLE, backend_name, named, rate_request
 from bench.results import Run
 from bench.results.run_set import RunSet, describe_dataset
 from bench.results.stats import Summary
-from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS, NoiseCheck, cold_restarts
+from bench.results.summary import COLD_SPLIT, SUMMARY_COLUMNS, NoiseCheck, case_order_note, cold_restarts
 from bench.units import (
     format_bytes,
     format_memory,
@@ -209,7 +209,8 @@ def _run_table(run: Run) -> Table:
         )
         for row in run.summary
     )
-    return Table(header, rows, _RESULT_NOTE)
+    notes = [f" Note, {note}." for row in run.summary if (note := case_order_note(row)) is not None]
+    return Table(header, rows, _RESULT_NOTE + "".join(notes))
 
 
 def _side_by_side(runset: RunSet) -> Table:
