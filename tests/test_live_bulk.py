@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +24,7 @@ from bench.live.coordinator import execute_live
 from bench.results import LiveSummary, ResultsError, load_run
 from bench.results.parse import Malformed
 from generators import dataset_meta, generate
+from projections import Projection
 from stores import EventStore, open_store
 from stores.schema import EVENT_SCHEMA
 from stores.tail import TailReader
@@ -181,3 +183,58 @@ def test_a_live_run_from_before_the_bulk_counts_loads_without_them(tmp_path: Pat
     assert old.verified and old.tail_events == run.live.tail_events
     with pytest.raises(Malformed, match="catchup_reads"):
         LiveSummary.from_json({**run.live.to_json(), "catchup_reads": -1})
+
+
+class BatchSizes(Projection):
+    """Counts events; each instance keeps the size of every batch it was given, so a test sees how each read."""
+
+    name = "batch_sizes"
+    instances: ClassVar[list[BatchSizes]] = []  # in the order made: the setup's, the tailing one, the verifier
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.sizes: list[int] = []
+        BatchSizes.instances.append(self)
+
+    def apply(self, batch: pa.RecordBatch) -> None:
+        self.events += batch.num_rows
+        self.sizes.append(batch.num_rows)
+
+    def snapshot(self) -> pa.Table:
+        return pa.table({"events": pa.array([self.events], pa.int64())})
+
+    @classmethod
+    def restore(cls, table: pa.Table) -> BatchSizes:
+        state = cls()
+        state.events = table.column("events")[0].as_py()
+        return state
+
+    def digest(self) -> str:
+        return str(self.events)
+
+
+@pytest.mark.parametrize("backend", ["parquet", "postgres"])
+def test_the_bulk_catch_up_reads_in_the_catch_up_batch_size_and_the_polls_in_the_poll_size(
+    backend: str, tmp_path: Path, pg_store_uri  # type: ignore[no-untyped-def]
+) -> None:
+    if backend == "parquet":
+        uri = make_ledger(tmp_path / "ledger", LEDGER)
+    else:
+        uri = pg_store_uri("typed")
+        with open_store(uri) as store:
+            store.load(generate(LEDGER, batch_size=8_192), dataset_meta(LEDGER))
+    BatchSizes.instances.clear()
+    config = LiveConfig(
+        interval=20_000, rate=20_000, writers=1, start_from="zero", max_duration_s=20, observe_s=0.5,
+        batch_size=1_000, catchup_batch_size=6_000,
+    )  # fmt: skip
+    outcome = execute_live(uri, f"{__name__}:BatchSizes", config, results_dir=tmp_path / "results")
+    assert outcome.verified and outcome.run.live is not None and outcome.run.live.caught_up
+    assert outcome.run.config["catchup_batch_size"] == 6_000
+    setup, tailing = BatchSizes.instances[:2]
+    # The setup's replay (μ) reads the whole log 6,000 at a time; so does the catch-up far from the
+    # head, and near it the polls take at most 1,000.
+    for reader in (setup, tailing):
+        assert 1_000 < max(reader.sizes) <= 6_000  # Postgres: ADBC cuts batches by a byte hint, near the size
+        assert sum(size for size in reader.sizes if size > 1_000) >= LEDGER.events - 1_000
+    assert any(size <= 1_000 for size in tailing.sizes)

@@ -75,7 +75,10 @@ def test_a_followable_rate_is_caught_up_verified_and_sampled(tmp_path: Path) -> 
 
 def test_an_impossible_rate_is_reported_as_never_catching_up(tmp_path: Path) -> None:
     uri = make_ledger(tmp_path / "ledger", LEDGER)
-    config = LiveConfig(interval=10_000, rate=60_000, writers=1, start_from="zero", max_duration_s=3, batch_size=500)
+    config = LiveConfig(
+        interval=10_000, rate=60_000, writers=1, start_from="zero", max_duration_s=3, batch_size=500,
+        catchup_batch_size=500,
+    )  # fmt: skip
     outcome = execute_live(uri, SLUGGISH, config, results_dir=tmp_path / "results")
     live = outcome.run.live
     assert live is not None and outcome.verified

@@ -94,7 +94,12 @@ def _verify(advice: Advice, store: str | None, results_dir: Path, quiet: bool) -
         target.store,
         target.projection,
         # Only the time to caught up is compared: a second of tailing after it is enough.
-        LiveConfig(interval=target.interval, rate=advice.inputs.rate, observe_s=VERIFY_OBSERVE_S),
+        LiveConfig(
+            interval=target.interval,
+            rate=advice.inputs.rate,
+            observe_s=VERIFY_OBSERVE_S,
+            catchup_batch_size=target.batch_size or READ_BATCH_SIZE,
+        ),
         results_dir=results_dir,
         emit=emit,
     )

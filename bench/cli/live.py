@@ -16,6 +16,7 @@ from bench.live.config import (
     LIVE_BATCH_SIZE,
     START_FROM,
 )
+from stores.base import READ_BATCH_SIZE
 
 
 @click.command()
@@ -73,6 +74,14 @@ from bench.live.config import (
     metavar="N",
     help="Events per read while tailing; caught up means a lag within one batch.",
 )
+@click.option(
+    "--catchup-batch-size",
+    type=Count(minimum=None),
+    default=READ_BATCH_SIZE,
+    show_default=True,
+    metavar="N",
+    help="Events per batch while catching up far behind the head: as catchup run reads (its --batch-size).",
+)
 @QUIET
 def live(
     store: str,
@@ -86,6 +95,7 @@ def live(
     label: str | None,
     out: Path,
     batch_size: int,
+    catchup_batch_size: int,
     quiet: bool,
 ) -> None:
     """Catch PROJECTION up on STORE while writer processes keep appending events.
@@ -123,6 +133,7 @@ def live(
         max_duration_s=max_duration,
         observe_s=observe,
         batch_size=batch_size,
+        catchup_batch_size=catchup_batch_size,
     )
     outcome = execute_live(store, projection, config, label=label, results_dir=out, emit=progress(quiet))
     click.echo(format_summary(outcome.run))

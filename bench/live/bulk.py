@@ -4,10 +4,11 @@ Polling (stores.tail.TailReader) reads small batches up to the visible head and 
 at any hole that may still fill, which is right near the head, where appends in flight
 leave holes; cut into polls of 0.2 s, a long tail is read as many short queries (a
 Postgres stream cut short costs its connection). Far behind it, a live run reads as the
-runner does instead: one ``store.read(position, bound)`` run to its end, in batches of
-the run's ``batch_size`` (a projection's per-batch cost stays what the user asked to
-measure), where ``bound`` is a *settled head*: a visible head whose GapWatch mark, taken
-after reading it, has since settled.
+runner does instead: one ``store.read(position, bound)`` run to its end, in the runner's
+batches (``LiveConfig.catchup_batch_size``, catchup run's ``--batch-size``: a projection
+whose apply costs less per event in larger batches catches up as the experiment measured
+it), where ``bound`` is a *settled head*: a visible head whose GapWatch mark, taken after
+reading it, has since settled.
 
 Why nothing is lost: every position at or below that head was drawn before the head was
 committed (positions are drawn in order), so before the mark; every append that held one

@@ -60,15 +60,15 @@ def setup(
     say(f"setup: replaying {index.events:,} events to measure the replay rate")
     meter = CpuMeter(server=server)
     before = meter.read()
-    # The full-replay rate, the model's μ, read as the catch-up reads (bench.live.bulk): in the run's
-    # batches, not the runner's larger ones, which a per-batch cost makes up to a fifth faster. The
-    # save is not in its clock.
+    # The full-replay rate, the model's μ, read as the catch-up reads (bench.live.bulk): in its
+    # batches (catchup_batch_size, the runner's), not the tail's polls, which a per-batch cost makes up
+    # to three times slower (statement). The save is not in its clock.
     clock = replay(
         store,
         projection,
         after=0,
         upto=head,
-        batch_size=config.batch_size,
+        batch_size=config.catchup_batch_size,
         stops=[start_position] if start_position > 0 else [],
         at_stop=save,
     )

@@ -246,7 +246,9 @@ def _tail_until_done(
             assert settled is not None  # made for a TailReader above
             bound = settled.bound() if sampler.lag_events() > config.batch_size else 0
             bulk = bound - reader.position > config.batch_size
-            applied = apply(bulk_read(reader, bound, config.batch_size, go_on) if bulk else _for_a_while(reader.poll()))
+            applied = apply(
+                bulk_read(reader, bound, config.catchup_batch_size, go_on) if bulk else _for_a_while(reader.poll())
+            )
         if caught_at is None and bulk:
             tailed.catchup_bulk_events += applied.events
         if caught_at is None and applied.events:
