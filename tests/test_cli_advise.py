@@ -10,7 +10,6 @@ import pytest
 
 from tests.cli_calls import one_error_line, run
 from tests.runs import line_run
-from tests.test_report_live import live_run
 
 # L = 20 ms, μ_tail = 2M events/s, ±1 ms by repeat; μ = 1.6M events/s; δ = 4 ms, b = 50 kB; head 1M.
 TABLE = """\
@@ -173,13 +172,6 @@ def test_bad_options_are_one_line(results: Path, args: tuple[str, ...], message:
     assert code in (1, 2) and out == ""
     assert one_error_line(err) == message
     assert code == (1 if "Try 'catchup" not in message else 2)
-
-
-def test_a_live_run_is_refused(tmp_path: Path) -> None:
-    live = live_run(tmp_path)
-    code, out, err = run("advise", str(live.path), "--rto", "30s", "--rate", "5k")
-    assert (code, out) == (1, "")
-    assert one_error_line(err) == f"Error: {live.path} is a live run; advise fits catch-up runs (made by catchup run)"
 
 
 def test_runs_of_different_projections_are_refused(tmp_path: Path) -> None:

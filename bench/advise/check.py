@@ -5,15 +5,16 @@ rate); this module says what to measure and sets each measurement against the mo
 A catch-up run has no writes, so its cases are set against the line itself, c(T) = L +
 T/μ_tail at each case's measured tail; a live run against (L + T/μ_tail)/(1 − λ/μ_tail)
 at its tail and its writers' achieved rate, on the warm line (a live run catches up in a
-running process, its files in the page cache).
+running process, its files in the page cache), replaying at the live runs' μ_w when the
+advice was given some.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.advise import model
-from bench.advise.fit import CannotFit
+from bench.advise.fit import LIVE, CannotFit
 from bench.advise.recommend import Advice
 from bench.results import CASES, Run
 from bench.units import format_interval, format_rate, format_seconds
@@ -109,7 +110,7 @@ def catchup_checks(advice: Advice, run: Run) -> list[Check]:
             f"run {run.run_id} took no snapshot at k={advice.interval:,} (its store's head is {row.head:,}); "
             "verify on a store holding more events than k"
         )
-    line = advice.fit.line
+    line = advice.fit.catchup_line
     checks = []
     for name in CASES:
         case = row.case(name)
@@ -129,7 +130,10 @@ def live_checks(advice: Advice, run: Run) -> list[Check]:
     live = run.live
     if live is None:
         raise CannotFit(f"run {run.run_id} is not a live run")
-    predicted = model.staleness(advice.fit.warm, live.tail_events, live.rate_achieved)
+    fit = advice.fit
+    # Warm: a live run catches up in a running process; at the live runs' μ_w when they were given.
+    line = fit.warm if fit.live is None else replace(fit.warm, kind=LIVE, tail_rate=fit.live.tail_rate)
+    predicted = model.staleness(line, live.tail_events, live.rate_achieved)
     measured = live.caught_up_s if live.has_caught_up else None
     return [
         Check(

@@ -7,6 +7,12 @@ every k > 0, every repeat: the raw values of samples.parquet, not the medians), 
 residuals show the noise the line leaves. When the runs measured cold restarts
 (``catchup run --cold``) a second line is fitted over those and is the one the advice
 uses: a restart in production is a fresh process with a cold page cache.
+
+Live runs (``catchup live``) given beside them say how fast the tail replays while writes
+continue: each one that caught up gives the rate μ_w that explains its time to caught up
+in the live model, on the machine to itself (its CPU correction undone) and without the
+snapshots it took; the advice then keeps the line's fixed cost L and replays at the
+median μ_w, as a restart in production catches up while the application writes.
 """
 
 from __future__ import annotations
@@ -14,15 +20,17 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from bench.results import CASES, SNAPSHOT_PASS, Run, catchup_phase, cold_phase
-from bench.units import format_interval
+from bench.results import CASES, SNAPSHOT_PASS, LiveSummary, Run, catchup_phase, cold_phase
+from bench.results.live import per_event_rate
+from bench.units import format_interval, format_rate
 from stores.errors import CatchupError
 
 WARM = "warm"  # caught up in the measuring process, after its snapshot pass
 COLD = "cold"  # a fresh process, the store's files evicted from the page cache first
+LIVE = "live"  # the catch-up line's fixed cost, and the tail rate live runs measured while writes continued
 
 
 class CannotFit(CatchupError):
@@ -65,6 +73,30 @@ class Line:
 
 
 @dataclass(frozen=True)
+class LiveDrain:
+    """What one live run says of the tail rate while writes continue."""
+
+    run_id: str
+    append_rate: float  # λ the run's writers achieved
+    tail_rate: float | None  # μ_w; None when the run cannot say (``note`` says why)
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class LiveRates:
+    """The live runs given beside the catch-up runs, and the tail rate the advice takes from them."""
+
+    drains: tuple[LiveDrain, ...]
+    tail_rate: float  # the median μ_w over the runs that caught up
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tail_rate": self.tail_rate, "runs": [drain.to_json() for drain in self.drains]}
+
+
+@dataclass(frozen=True)
 class Fit:
     """What the advice is computed from, and where it came from."""
 
@@ -87,15 +119,23 @@ class Fit:
     batch_size: int | None
     repeats: int | None
     worst_medians: dict[tuple[int, str], float]  # (k, WARM or COLD): the median measured worst catch-up
+    live: LiveRates | None = None  # live runs given beside the catch-up runs
+
+    @property
+    def catchup_line(self) -> Line:
+        """The fitted catch-up line, without writes: cold when fitted (a restart is cold), else warm."""
+        return self.cold if self.cold is not None else self.warm
 
     @property
     def line(self) -> Line:
-        """The line the advice uses: cold when fitted (a restart is cold), else warm."""
-        return self.cold if self.cold is not None else self.warm
+        """The line the advice computes with: the catch-up line, replaying at the live runs' μ_w when given."""
+        if self.live is None:
+            return self.catchup_line
+        return replace(self.catchup_line, kind=LIVE, tail_rate=self.live.tail_rate)
 
     def measured_worst(self, k: int) -> float | None:
-        """The median measured worst case at ``k`` on the line's kind (without writes), None if not measured."""
-        return self.worst_medians.get((k, self.line.kind))
+        """The median measured worst case at ``k`` on the catch-up line's kind (without writes), None if not measured."""
+        return self.worst_medians.get((k, self.catchup_line.kind))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +146,7 @@ class Fit:
             "line": self.line.kind,
             "warm": self.warm.to_json(),
             "cold": None if self.cold is None else self.cold.to_json(),
+            "live": None if self.live is None else self.live.to_json(),
             "replay_rate": self.replay_rate,
             "snapshot_s": self.snapshot_s,
             "snapshot_bytes": self.snapshot_bytes,
@@ -140,18 +181,29 @@ def fit_line(points: Sequence[tuple[float, float]], kind: str = WARM, remedy: st
 
 
 def fit_runs(runs: Sequence[Run]) -> Fit:
-    """The model fitted over ``runs``: catch-up runs of one projection (name, version) over one dataset."""
+    """The model fitted over ``runs``: catch-up runs of one projection (name, version) over one dataset, and
+    live runs of the same projection over the same data beside them."""
     if not runs:
         raise CannotFit("no run given; give one or more catch-up runs (made by catchup run)")
-    for run in runs:
-        if run.is_live:
-            raise CannotFit(f"{_where(run)} is a live run; advise fits catch-up runs (made by catchup run)")
-    first = runs[0]
-    for run in runs[1:]:
+    catchups = [run for run in runs if not run.is_live]
+    lives = [run for run in runs if run.is_live]
+    if not catchups:
+        raise CannotFit(
+            f"{_where(lives[0])} is a live run; advise fits catch-up runs (made by catchup run) and takes live runs "
+            "only beside them: give a catch-up run of the same projection and data too"
+        )
+    first = catchups[0]
+    for run in catchups[1:]:
         if _identity(run) != _identity(first):
             raise CannotFit(
                 f"runs {first.run_id} ({_describe(first)}) and {run.run_id} ({_describe(run)}) differ; "
                 "advise fits one projection over one dataset: give runs of the same projection version and data"
+            )
+    for run in lives:
+        if _identity(run)[:3] != _identity(first)[:3]:
+            raise CannotFit(
+                f"live run {run.run_id} ({_describe(run)}) is not of run {first.run_id}'s projection and data "
+                f"({_describe(first)}); give live runs of the same projection version over the same dataset"
             )
     remedy = _remedy(first)
     values = [run.sample_values() for run in runs]
@@ -187,6 +239,7 @@ def fit_runs(runs: Sequence[Run]) -> Fit:
         batch_size=config.get("batch_size"),
         repeats=config.get("repeats"),
         worst_medians=_measured_worst(values),
+        live=_live_rates(lives),
     )
 
 
@@ -260,8 +313,51 @@ def _snapshot_cost(runs: Sequence[Run], values: Sequence[Values]) -> tuple[float
     return delta, size, f"the median over k={where} of each pass's seconds and bytes per snapshot"
 
 
+def live_tail_rate(live: LiveSummary) -> tuple[float | None, str | None]:
+    """μ_w, the tail rate that explains a live run's time to caught up; (None, why) when it cannot say.
+
+    The live model (bench.live.model) with its CPU correction r (the share of its rate the
+    projection kept beside the writers; 1 when none was applied) and the snapshots it took
+    every K events: t = (L/r + T/(r μ')) / (1 − λ/(r μ')), 1/μ' = 1/μ + δ/K. Solved for μ
+    at the measured t: r μ' = (T + λt) / (t − L/r), then 1/μ = 1/μ' − δ/K.
+    """
+    model = live.model
+    rate = format_rate(model.append_rate)
+    if live.caught_up_s is None:
+        return None, f"it never caught up at {rate}: the tail replayed at {rate} or less there"
+    snapshot_s = model.snapshot_s or 0.0
+    uncorrected = per_event_rate(model.replay_rate, snapshot_s, live.interval)
+    share = (model.effective_replay_rate or uncorrected) / uncorrected if uncorrected > 0 else 1.0
+    busy = live.caught_up_s - model.load_s / share
+    if busy <= 0:
+        return None, "it caught up within its snapshot load: no tail to measure"
+    replayed = (model.tail_events + model.append_rate * live.caught_up_s) / busy  # r μ'
+    per_event = share / replayed - snapshot_s / live.interval  # 1/μ
+    if per_event <= 0:
+        return None, "its snapshots took longer than its whole catch-up: no tail rate left to measure"
+    return 1.0 / per_event, None
+
+
+def _live_rates(lives: Sequence[Run]) -> LiveRates | None:
+    if not lives:
+        return None
+    drains = []
+    for run in lives:
+        assert run.live is not None, "a live run has its live results"
+        rate, note = live_tail_rate(run.live)
+        drains.append(LiveDrain(run.run_id, run.live.model.append_rate, rate, note))
+    rates = [drain.tail_rate for drain in drains if drain.tail_rate is not None]
+    if not rates:
+        raise CannotFit(
+            "no live run measured a tail rate (" + "; ".join(f"{d.run_id}: {d.note}" for d in drains) + "); "
+            "give a live run that caught up, at a rate below the projection's"
+        )
+    return LiveRates(tuple(drains), statistics.median(rates))
+
+
 def _identity(run: Run) -> tuple[object, ...]:
-    return run.projection.name, run.projection.version, run.dataset_key
+    """Projection name and version, dataset id, head: a live run matches on the first three (its writers move the head)."""
+    return run.projection.name, run.projection.version, run.dataset_id, run.head
 
 
 def _describe(run: Run) -> str:

@@ -155,7 +155,7 @@ def readable_between(low: float, high: float) -> list[int]:
 def advise(fit: Fit, inputs: AdviceInputs) -> Advice:
     """The recommended interval for ``inputs``, from ``fit``, with its reasons and candidates."""
     line = fit.line
-    reasons = [_fit_line(fit), *([fit.cold_note] if fit.cold_note else []), _measures_line(fit)]
+    reasons = [_fit_line(fit), *([fit.cold_note] if fit.cold_note else []), *_live_lines(fit), _measures_line(fit)]
     storage = inputs.retain * fit.snapshot_bytes
     full = None if inputs.log_size is None else model.full_replay_s(inputs.log_size, fit.replay_rate)
     if full is not None and inputs.log_size is not None:
@@ -279,7 +279,7 @@ def _candidates(fit: Fit, inputs: AdviceInputs, interval: int | None, limit: flo
 
 
 def _fit_line(fit: Fit) -> str:
-    line = fit.line
+    line = fit.catchup_line
     tails = sorted(set(line.tails))
     kind = "cold restarts (a fresh process, page cache evicted)" if line.kind == "cold" else "warm catch-ups"
     return (
@@ -294,6 +294,25 @@ def _fit_line(fit: Fit) -> str:
             else "the advice uses this warm line (catchup run --cold measures cold restarts)"
         )
     )
+
+
+def _live_lines(fit: Fit) -> list[str]:
+    """What the live runs given measured, and that the advice replays at their μ_w."""
+    if fit.live is None:
+        return []
+    line = fit.catchup_line
+    each = "; ".join(
+        f"{drain.run_id} at {format_rate(drain.append_rate)}: "
+        + (format_rate(drain.tail_rate) if drain.tail_rate is not None else f"none ({drain.note})")
+        for drain in fit.live.drains
+    )
+    ratio = fit.live.tail_rate / line.tail_rate
+    return [
+        f"while writes continued, live runs replayed the tail at μ_w {format_rate(fit.live.tail_rate)} (the median; "
+        f"{each}; each on the machine to itself, its snapshots left out), {ratio:.2f}x the catch-up line's "
+        f"{format_rate(line.tail_rate)}: the advice keeps L {format_seconds(line.fixed_s)} and replays at μ_w, as a "
+        "restart in production catches up while the application writes"
+    ]
 
 
 def _measures_line(fit: Fit) -> str:

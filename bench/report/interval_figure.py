@@ -35,17 +35,19 @@ def interval_figure(advice: Advice) -> Figure:
     marked = sorted({*advice.fit.measured, *([advice.interval] if advice.interval else [])})
     ks = _spread(min(c.interval for c in advice.candidates) / 2, max(c.interval for c in advice.candidates) * 2)
     values = [inputs.rto_s]
-    curves = [("without writes (λ = 0): the fitted catch-up line", 0.0, "-", "dimgray", 1.0)]
-    curves.append((f"worst case at λ = {format_rate(inputs.rate)}", inputs.rate, "-", colour_of(0), 2.0))
+    # Without writes the fitted catch-up line itself; with them the line the advice computes with
+    # (replaying at the live runs' μ_w when they were given).
+    curves = [("without writes (λ = 0): the fitted catch-up line", 0.0, "-", "dimgray", 1.0, advice.fit.catchup_line)]
+    curves.append((f"worst case at λ = {format_rate(inputs.rate)}", inputs.rate, "-", colour_of(0), 2.0, line))
     if inputs.peak_rate is not None:
         curves.append(
-            (f"worst case at the peak {format_rate(inputs.peak_rate)}", inputs.peak_rate, "--", colour_of(1), 2.0)
+            (f"worst case at the peak {format_rate(inputs.peak_rate)}", inputs.peak_rate, "--", colour_of(1), 2.0, line)
         )
     never = []
-    for label, rate, style, colour, width in curves:
-        drawn = _curve(line, ks, rate)
+    for label, rate, style, colour, width, drawn_line in curves:
+        drawn = _curve(drawn_line, ks, rate)
         if drawn is None:
-            never.append(f"never catches up at {format_rate(rate)} (λ ≥ μ_tail {format_rate(line.tail_rate)})")
+            never.append(f"never catches up at {format_rate(rate)} (λ ≥ μ_tail {format_rate(drawn_line.tail_rate)})")
             continue
         axes.plot(ks, drawn, style, color=colour, linewidth=width, label=label)
         values += drawn
