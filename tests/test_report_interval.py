@@ -139,11 +139,17 @@ def test_runs_that_cannot_be_fitted_get_one_line_and_the_rest_of_the_report(resu
     assert "which_interval.png" not in markdown and "## Results" in markdown
 
 
-def test_live_runs_are_left_out_of_the_fit_and_live_runs_alone_are_an_error(on_line: Run, tmp_path: Path) -> None:
+def test_live_runs_of_the_same_data_are_fitted_beside_others_left_out_and_alone_an_error(
+    on_line: Run, tmp_path: Path
+) -> None:
     live = live_run(tmp_path / "runs", on_line)
-    written = write_report([on_line, live], tmp_path / "both", ["md"], advice=AT_50K)
+    other = live_run(tmp_path / "runs", label="elsewhere")  # the synthetic dataset: no catch-up run of its data
+    written = write_report([on_line, live, other], tmp_path / "both", ["md"], advice=AT_50K)
     markdown = written.reports[0].read_text(encoding="utf-8")
-    assert "the live run live is left out (advise fits catch-up runs)" in markdown
+    section = markdown[markdown.index("## Which interval to run") : markdown.index("## Setup")]
+    assert "fitted over the catch-up run balances, with the live run live beside" in section
+    assert "while writes continued, live runs replayed the tail at μ\\_w" in section
+    assert "The live run elsewhere is left out: no catch-up run here is of its projection and data." in section
     code, out, err = run("report", str(live.path), "--out", str(tmp_path / "alone"), "--rto", "2s", "--rate", "50k")
     assert code != 0 and out == ""
     assert one_error_line(err) == (
@@ -151,6 +157,26 @@ def test_live_runs_are_left_out_of_the_fit_and_live_runs_alone_are_an_error(on_l
         "add a catch-up run (made by catchup run) or leave out --rto and --rate"
     )
     assert not (tmp_path / "alone").exists()
+
+
+def test_one_answer_per_projection_each_with_its_figure(on_line: Run, results: Path, tmp_path: Path) -> None:
+    statement = line_run(results / "statement", projection="statement", tail_rate=1e6)
+    written = write_report([on_line, statement], tmp_path, ["md"], advice=AT_50K)
+    markdown = written.reports[0].read_text(encoding="utf-8")
+    section = markdown[markdown.index("## Which interval to run") : markdown.index("## Setup")]
+    assert "One answer per projection and dataset: 2 here." in section
+    headings = [line for line in section.splitlines() if line.startswith("### ")]
+    assert headings == [
+        "### balances v1 over dataset d1, head 2,000,000",
+        "### statement v1 over dataset d1, head 2,000,000",
+    ]
+    for run_, name, number in ((on_line, "balances", 1), (statement, "statement", 2)):
+        advice = _advice(run_)
+        part = section[section.index(f"### {name}") :]
+        assert part.startswith(f"### {name}") and f"Advice: {headline(advice)}." in part
+        assert f"![Figure {number}. Which interval to run: {name}](figures/which_interval-{name}.png)" in section
+    assert "![Figure 3. Catch-up time by snapshot interval]" in markdown
+    assert {path.name for path in written.figures} >= {"which_interval-balances.png", "which_interval-statement.svg"}
 
 
 def test_the_cli_writes_the_section_for_latest(on_line: Run, tmp_path: Path) -> None:

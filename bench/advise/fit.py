@@ -134,7 +134,7 @@ class Fit:
         return replace(self.catchup_line, kind=LIVE, tail_rate=self.live.tail_rate)
 
     def measured_worst(self, k: int) -> float | None:
-        """The median measured worst case at ``k`` on the catch-up line's kind (without writes), None if not measured."""
+        """The median measured worst case at ``k`` on the catch-up line's kind (no writes); None if not measured."""
         return self.worst_medians.get((k, self.catchup_line.kind))
 
     def to_json(self) -> dict[str, Any]:
@@ -194,19 +194,19 @@ def fit_runs(runs: Sequence[Run]) -> Fit:
         )
     first = catchups[0]
     for run in catchups[1:]:
-        if _identity(run) != _identity(first):
+        if pooling_key(run) != pooling_key(first):
             raise CannotFit(
                 f"runs {first.run_id} ({_describe(first)}) and {run.run_id} ({_describe(run)}) differ; "
                 "advise fits one projection over one dataset: give runs of the same projection version and data"
             )
     for run in lives:
-        if _identity(run)[:3] != _identity(first)[:3]:
+        if pooling_key(run)[:3] != pooling_key(first)[:3]:
             raise CannotFit(
                 f"live run {run.run_id} ({_describe(run)}) is not of run {first.run_id}'s projection and data "
                 f"({_describe(first)}); give live runs of the same projection version over the same dataset"
             )
     remedy = _remedy(first)
-    values = [run.sample_values() for run in runs]
+    values = [run.sample_values() for run in catchups]
     warm = fit_line(_points(values, catchup_phase), WARM, remedy)
     cold, cold_note = None, None
     cold_points = _points(values, cold_phase)
@@ -215,9 +215,9 @@ def fit_runs(runs: Sequence[Run]) -> Fit:
             cold = fit_line(cold_points, COLD, remedy + " --cold")
         except CannotFit as refusal:
             cold_note = f"cold restarts were measured but not fitted ({refusal}); the advice uses the warm line"
-    measured = sorted({row.interval for run in runs for row in run.summary if row.interval > 0})
+    measured = sorted({row.interval for run in catchups for row in run.summary if row.interval > 0})
     rate, rate_from = _replay_rate(values)
-    per_snapshot, per_snapshot_bytes, snapshot_from = _snapshot_cost(runs, values)
+    per_snapshot, per_snapshot_bytes, snapshot_from = _snapshot_cost(catchups, values)
     config = first.config
     projection = config.get("projection") if isinstance(config.get("projection"), dict) else {}
     return Fit(
@@ -355,8 +355,9 @@ def _live_rates(lives: Sequence[Run]) -> LiveRates | None:
     return LiveRates(tuple(drains), statistics.median(rates))
 
 
-def _identity(run: Run) -> tuple[object, ...]:
-    """Projection name and version, dataset id, head: a live run matches on the first three (its writers move the head)."""
+def pooling_key(run: Run) -> tuple[object, ...]:
+    """What runs are pooled by: projection name and version, dataset id, head; a live run beside them matches
+    on the first three (its writers move the head)."""
     return run.projection.name, run.projection.version, run.dataset_id, run.head
 
 

@@ -50,16 +50,16 @@ def build_report(
     figures: Sequence[RenderedFigure],
     generated_at: datetime,
     interval: IntervalSection | None = None,
-    interval_figure: RenderedFigure | None = None,
+    interval_figures: Sequence[RenderedFigure] = (),
 ) -> Report:
-    """The report's blocks; with ``interval`` (advise's answer) the section "Which interval to run" and its figure."""
+    """The report's blocks; with ``interval`` (advise's answers) the section "Which interval to run" and its figures."""
     blocks: list[Block] = [*_alerts(runset), Heading("The question")]
     blocks += [Paragraph(text) for text in _questions(runset)]
     blocks += [Heading("The answer in brief"), *_findings(runset)]
     first = 1
     if interval is not None:  # the decision the findings lead to, before the details; its figure is read first
-        blocks += interval_blocks(interval, interval_figure, first)
-        first += interval_figure is not None
+        blocks += interval_blocks(interval, interval_figures, first)
+        first += len(interval_figures)
     blocks += [Heading("Setup"), setup_table(runset)]
     blocks += [Heading("Results"), *_results_tables(runset)]
     blocks += [Heading("Figures")]

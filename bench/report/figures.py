@@ -12,7 +12,7 @@ no global state, so drawing needs no display and leaks no figures.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -80,9 +80,13 @@ def render_figures(runset: RunSet) -> list[RenderedFigure]:
     return [_render(_SPEC_BY_NAME[name], _runs_for(runset, name)) for name in figures_for(runset)]
 
 
-def render_interval_figure(advice: Advice) -> RenderedFigure:
-    """The figure of the section "Which interval to run", drawn from ``advice`` and encoded as the others are."""
-    return _render(INTERVAL_FIGURE, advice)
+def render_interval_figure(advice: Advice, subject: str = "") -> RenderedFigure:
+    """The figure of the section "Which interval to run", drawn from ``advice`` and encoded as the others are;
+    with ``subject`` (one of several answers: a projection's name) named which_interval-<subject>."""
+    rendered = _render(INTERVAL_FIGURE, advice)
+    if not subject:
+        return rendered
+    return replace(rendered, name=f"{rendered.name}-{subject}", title=f"{rendered.title}: {subject}")
 
 
 def _render(spec: _Spec[Drawn], subject: Drawn) -> RenderedFigure:

@@ -64,10 +64,10 @@ def write_report(
     targets = _targets(runset, out, wanted, generated_at)
     folder = targets[0].parent
     section = None if advice is None else interval_section(runset, advice)
-    extra = None if section is None or section.advice is None else render_interval_figure(section.advice)
+    extra = [] if section is None else [render_interval_figure(*each) for each in section.figure_subjects()]
     figures = render_figures(runset)
     report = build_report(runset, figures, generated_at, section, extra)
-    figures = [*([extra] if extra else []), *figures]  # written in the order the report numbers them
+    figures = [*extra, *figures]  # written in the order the report numbers them
     try:
         folder.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
