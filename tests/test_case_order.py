@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 
 from bench.catchup_cases import case_order, catchup_cases
+from bench.cli.text import format_summary
 from bench.experiment import Experiment
 from bench.experiment_config import DEFAULT_CASE_ORDER_SEED, ExperimentConfig
-from bench.cli.text import format_summary
 from bench.report.document import Table
 from bench.report.tables import catchup_tables
 from bench.results import IntervalSummary, load_run

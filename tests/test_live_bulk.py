@@ -215,7 +215,9 @@ class BatchSizes(Projection):
 
 @pytest.mark.parametrize("backend", ["parquet", "postgres"])
 def test_the_bulk_catch_up_reads_in_the_catch_up_batch_size_and_the_polls_in_the_poll_size(
-    backend: str, tmp_path: Path, pg_store_uri  # type: ignore[no-untyped-def]
+    backend: str,
+    tmp_path: Path,
+    pg_store_uri,  # type: ignore[no-untyped-def]
 ) -> None:
     if backend == "parquet":
         uri = make_ledger(tmp_path / "ledger", LEDGER)

@@ -14,8 +14,8 @@ from matplotlib.colors import to_rgba
 from PIL import Image
 
 from bench.cli.text import format_summary
-from bench.report.figure_axes import add_caption
 from bench.report.content import run_findings
+from bench.report.figure_axes import add_caption
 from bench.report.figures import CATCHUP_FIGURE_NAMES, draw_figure, render_figures
 from bench.report.frontier import frontier_points
 from bench.report.write import write_report
@@ -429,8 +429,10 @@ def test_the_snapshot_cost_figure_leaves_out_an_interval_above_the_head(ledger: 
     (optimal,) = [line for line in run_findings(run) if line.startswith("Pareto-optimal intervals")]
     listed = optimal.split(": ", 1)[1].split(" (")[0].split(", ")
     assert "100k" not in listed and set(listed) <= {"0", "1k", "10k"} and listed
-    assert " (k=100k exceeds the head, 30,000 events: no snapshot was taken, so it is a replay from event 0 and " \
+    assert (
+        " (k=100k exceeds the head, 30,000 events: no snapshot was taken, so it is a replay from event 0 and "
         "not a choice here). " in optimal
+    )
 
 
 def test_memory_reads_in_one_unit_on_the_terminal_and_in_the_report(balances: Run, tmp_path: Path) -> None:

@@ -24,7 +24,10 @@ from projections import Projection
 from stores.base import READ_BATCH_SIZE, EventStore
 from stores.snapshots import SnapshotStore
 
-DELTA_SAVES = 3  # saves timed in the setup for δ, one snapshot's cost
+# Saves timed in the setup for δ, one snapshot's cost: their median. Three were too few: a save's
+# fsync now and then takes 1.4x the others, and at K = 100k (200 snapshots in a catch-up) a δ
+# off by that much put the prediction 25% off (issue 13's grid, Parquet balances 20M).
+DELTA_SAVES = 7
 
 
 @dataclass(frozen=True)

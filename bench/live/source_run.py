@@ -61,8 +61,9 @@ def _follow(
     index = event_index(store)
     server = local_server(store.spec.uri)
     prepared = setup(store, projection_cls, config, index, say, server)
-    follow = Follow(store, index.head, index.events, prepared.start_position, prepared.start_events,
-                    config.catchup_batch_size)
+    follow = Follow(
+        store, index.head, index.events, prepared.start_position, prepared.start_events, config.catchup_batch_size
+    )
     say(f"following {store.uri} as its own application writes it; catching up from {prepared.start_position:,}")
     meter = CpuMeter([], server=server)
     catchup_cpu: list[CpuWindow] = []
