@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pyarrow as pa
 from bench.cli import INTERRUPTED
 from bench.live.config import LiveConfig
 from bench.live.coordinator import execute_live
+from bench.live.model import DIVERGED
 from bench.live.setup import starting_snapshot
 from bench.replay import Stops, apply_batches, replay
 from bench.results import list_runs, load_run
@@ -230,3 +232,21 @@ def test_the_continuation_equals_the_dataset_and_goes_on_consistently() -> None:
     picked.advance_to(LEDGER.events + 100)
     part = picked.events_at(np.array([LEDGER.events + 100, LEDGER.events + 4_000]))
     assert part.to_pydict() == whole.take([LEDGER.events + 99, LEDGER.events + 3_999]).to_pydict()
+
+
+FORGETFUL = f"{Path(__file__).parent / 'user_projections' / 'impure.py'}:Forgetful"
+
+
+def test_a_live_divergence_says_where_the_states_differ(tmp_path: Path) -> None:
+    # Forgetful's counter is not in its snapshot: restored from one, it credits fewer bonuses.
+    uri = make_ledger(tmp_path / "ledger", LEDGER)
+    config = LiveConfig(interval=20_000, rate=5_000, writers=1, max_duration_s=10, observe_s=0.2)
+    outcome = execute_live(uri, FORGETFUL, config, results_dir=tmp_path / "results")
+    live = outcome.run.live
+    assert not outcome.verified and live is not None and not live.verified
+    assert 1 <= len(live.differing) <= 5
+    assert all(re.fullmatch(r"stream_id=\d+, currency=\w+: balance: full replay -?\d+, catch-up -?\d+", line)
+               for line in live.differing), live.differing  # fmt: skip
+    warning = f"{DIVERGED}; where the states differ: {'; '.join(live.differing)}"
+    assert warning in outcome.run.warnings
+    assert load_run(outcome.run.path).live == live

@@ -536,6 +536,7 @@ def live_results(**overrides: Any) -> dict[str, Any]:
         "catchup_reads": 2,
         "catchup_bulk_events": 1_000,
         "start_events": 30_000,
+        "differing": [],
     }
     live.update(overrides)
     # A model given without the schema-4 keys is one that metered no CPU, as an older run's reads.

@@ -41,7 +41,7 @@ from bench.event_index import EventIndex
 from bench.live.config import WRITER_STOP_TIMEOUT_S, WRITERS_READY_TIMEOUT_S, LiveConfig, LiveFailed
 from bench.live.cpu import CpuMeter, cores, local_server, window
 from bench.live.model import live_warnings, measure
-from bench.live.setup import Load, live_summary, setup, verify
+from bench.live.setup import Load, divergence, live_summary, setup
 from bench.live.source_run import follow_source
 from bench.live.tailing import Tailed, catch_up_and_tail, drain, timeseries_table
 from bench.live.writer import Reports, Signal, WriterFailed, WriterReady, WriterSpec, run_writer
@@ -192,14 +192,14 @@ def _run(
     failures = _writer_failures(tailed, processes)
     drain(store, tailed.projection, tailed.reader)
     store_head = store.end_live()
-    verified = verify(store, projection_cls, tailed.projection, store_head, config.batch_size)
+    differing = divergence(store, projection_cls, tailed.projection, store_head, config.batch_size)
     timeseries = timeseries_table(tailed.sampler.rows)
     cpu = LiveCpu(cores=cores(), setup=setup_cpu, catchup=catchup_cpu[0])
     measured = measure(timeseries, model=model, within_events=config.batch_size, cpu=cpu)
     load = Load(config.writers, config.rate, tuple(tailed.reader.dead), tuple(failures))
     live = live_summary(
         config, measured, tailed, load, start_head=start_head, start_position=start_position,
-        start_events=start_head, tail_events=start_head - start_position, verified=verified, final_head=store_head,
+        start_events=start_head, tail_events=start_head - start_position, differing=differing, final_head=store_head,
     )  # fmt: skip
     return live, timeseries
 

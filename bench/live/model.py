@@ -141,7 +141,9 @@ def live_warnings(live: LiveSummary) -> list[str]:
             "back); the projection skipped them once no transaction could still commit them"
         )
     if not live.verified:
-        warnings.append(DIVERGED)
+        warnings.append(
+            f"{DIVERGED}; where the states differ: {'; '.join(live.differing)}" if live.differing else DIVERGED
+        )
     return warnings
 
 

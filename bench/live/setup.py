@@ -21,6 +21,7 @@ from bench.replay import projection_code, replay
 from bench.results import LiveSummary
 from bench.results.live import CpuWindow
 from projections import Projection
+from projections.digest import differing_rows
 from stores.base import READ_BATCH_SIZE, EventStore
 from stores.snapshots import SnapshotStore
 
@@ -121,13 +122,20 @@ def starting_snapshot(events: int, interval: int) -> int:
     return max(0, (events - interval // 2) // interval * interval)
 
 
-def verify(store: EventStore, projection_cls: type[Projection], tailed: Projection, head: int, batch_size: int) -> bool:
-    """Digest of the tailed state against a full replay of what the store holds: nothing lost, nothing twice."""
+def divergence(
+    store: EventStore, projection_cls: type[Projection], tailed: Projection, head: int, batch_size: int
+) -> tuple[str, ...]:
+    """The tailed state against a full replay of what the store holds (nothing lost, nothing twice):
+    () when their digests agree, else up to five rows where they differ."""
     with projection_code(projection_cls, "__init__"):
         fresh = projection_cls()
     replay(store, fresh, after=0, upto=head, batch_size=max(batch_size, READ_BATCH_SIZE))
     with projection_code(projection_cls, "digest"):
-        return tailed.digest() == fresh.digest()
+        if tailed.digest() == fresh.digest():
+            return ()
+    with projection_code(projection_cls, "snapshot"):
+        rows = differing_rows(fresh.snapshot(), tailed.snapshot(), projection_cls.key)
+    return tuple(rows) or ("the digests differ, yet no row does: the projection's digest is not of its snapshot",)
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,7 @@ class Load:
 
 def live_summary(
     config: LiveConfig, measured: Measured, tailed: Tailed, load: Load, *, start_head: int, start_position: int,
-    start_events: int, tail_events: int, verified: bool, final_head: int,
+    start_events: int, tail_events: int, differing: tuple[str, ...], final_head: int,
 ) -> LiveSummary:  # fmt: skip
     """The run's summary from what it measured, the same for either kind of load."""
     return LiveSummary(
@@ -166,9 +174,10 @@ def live_summary(
         snapshots=tailed.snapshots_taken,
         dead_positions=load.dead_positions,
         writer_failures=load.writer_failures,
-        verified=verified,
+        verified=not differing,
         final_head=final_head,
         catchup_reads=tailed.catchup_reads,
         catchup_bulk_events=tailed.catchup_bulk_events,
         start_events=start_events,
+        differing=differing,
     )

@@ -28,7 +28,7 @@ from bench.live.config import LiveConfig
 from bench.live.cpu import CpuMeter, cores, local_server, window
 from bench.live.follow import Follow
 from bench.live.model import measure
-from bench.live.setup import Load, live_summary, setup, verify
+from bench.live.setup import Load, divergence, live_summary, setup
 from bench.live.tailing import catch_up_and_tail, drain, timeseries_table
 from bench.replay import projection_code
 from bench.results import LiveSummary
@@ -82,14 +82,14 @@ def _follow(
     say("reading to the visible head")
     drain(store, tailed.projection, tailed.reader)
     final = tailed.reader.position
-    verified = verify(store, projection_cls, tailed.projection, final, config.batch_size)
+    differing = divergence(store, projection_cls, tailed.projection, final, config.batch_size)
     timeseries = timeseries_table(tailed.sampler.rows)
     cpu = LiveCpu(cores=cores(), setup=prepared.cpu, catchup=catchup_cpu[0])
     measured = measure(timeseries, model=prepared.model, within_events=config.batch_size, cpu=cpu)
     live = live_summary(
         config, measured, tailed, Load(writers=0, rate_requested=0.0, dead_positions=(), writer_failures=()),
         start_head=index.head, start_position=prepared.start_position,
-        start_events=index.events, tail_events=index.events - prepared.start_events, verified=verified,
+        start_events=index.events, tail_events=index.events - prepared.start_events, differing=differing,
         final_head=final,
     )  # fmt: skip
     return live, timeseries

@@ -23,7 +23,13 @@ import pyarrow.parquet as pq
 
 from bench.results import parse
 from bench.results.atomic import TMP_PREFIX, NamesExhausted, add_folder_whole, sync_file
-from bench.results.live import LIVE_KEYS_SINCE_V3, LIVE_KEYS_SINCE_V5, MODEL_KEYS_SINCE_V4, LiveSummary
+from bench.results.live import (
+    LIVE_KEYS_SINCE_V3,
+    LIVE_KEYS_SINCE_V5,
+    LIVE_KEYS_SINCE_V6,
+    MODEL_KEYS_SINCE_V4,
+    LiveSummary,
+)
 from bench.results.parse import Malformed
 from bench.results.run import JSON_FIELDS, Run, Sample
 from bench.results.schema import (
@@ -211,6 +217,7 @@ def load_run(path: str | Path) -> Run:
         if content.get("live") is not None:
             older = {key: None for key in LIVE_KEYS_SINCE_V3} if version < 3 else {}
             older |= {key: None for key in LIVE_KEYS_SINCE_V5} if version < 5 else {}
+            older |= {key: [] for key in LIVE_KEYS_SINCE_V6} if version < 6 else {}
             live = {**older, **content["live"]}
             if version < 4 and isinstance(live.get("model"), dict):
                 live["model"] = {**dict.fromkeys(MODEL_KEYS_SINCE_V4), **live["model"]}

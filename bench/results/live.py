@@ -223,6 +223,9 @@ class LiveSummary:
     # The events in the log at the start: start_head on catchup's own stores (positions are
     # counts there), fewer on a followed foreign log with holes. None in a run before version 5.
     start_events: int | None = None
+    # A run that did not verify: up to five rows where the tailed state and the full replay
+    # differ, so a divergence says where it lies. Empty when verified, and in a run before version 6.
+    differing: tuple[str, ...] = ()
 
     @property
     def events_at_start(self) -> int:
@@ -292,6 +295,7 @@ class LiveSummary:
         content = asdict(self)
         content["dead_positions"] = list(self.dead_positions)
         content["writer_failures"] = list(self.writer_failures)
+        content["differing"] = list(self.differing)
         return content
 
     @classmethod
@@ -333,6 +337,7 @@ class LiveSummary:
             catchup_reads=_optional_count(data, "catchup_reads", where),
             catchup_bulk_events=_optional_count(data, "catchup_bulk_events", where),
             start_events=_optional_count(data, "start_events", where),
+            differing=tuple(parse.each(data, "differing", where, parse.as_text)),
         )
 
 
@@ -365,6 +370,8 @@ def _optional_count(data: Any, key: str, where: str) -> int | None:
 LIVE_KEYS_SINCE_V3 = ("catchup_reads", "catchup_bulk_events")
 # What version 5 added to it; an older run reads it as null (its start_head counts the events).
 LIVE_KEYS_SINCE_V5 = ("start_events",)
+# What version 6 added to it; an older run reads it as empty (a divergence was recorded without its rows).
+LIVE_KEYS_SINCE_V6 = ("differing",)
 
 
 LIVE_KEYS = tuple(f.name for f in fields(LiveSummary))

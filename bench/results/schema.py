@@ -60,7 +60,8 @@ RESULT_SCHEMA_HISTORY: dict[int, str] = {
         "as 5. A live run's live.model.correction 'cpu' takes the foreign load a whole core at a time "
         "(bench.results.live.CPU_RULE): its effective_replay_rate and corrected_caught_up_s are μ' times the "
         "share the read path keeps on the cores left; a version 4 or 5 run's were μ' scaled by the average cores "
-        "left, and read as they were recorded."
+        "left, and read as they were recorded. A live run adds live.differing: for a run that did not verify, up to "
+        "five rows where the tailed state and the full replay differ (empty otherwise, and in an older run)."
     ),
 }
 
