@@ -215,7 +215,7 @@ def load_run(path: str | Path) -> Run:
     try:
         content["summary"] = [IntervalSummary.from_json(row, f"summary[{i}]") for i, row in enumerate(data["summary"])]
         if content.get("live") is not None:
-            older = {key: None for key in LIVE_KEYS_SINCE_V3} if version < 3 else {}
+            older: dict[str, object] = {key: None for key in LIVE_KEYS_SINCE_V3} if version < 3 else {}
             older |= {key: None for key in LIVE_KEYS_SINCE_V5} if version < 5 else {}
             older |= {key: [] for key in LIVE_KEYS_SINCE_V6} if version < 6 else {}
             live = {**older, **content["live"]}
