@@ -138,14 +138,19 @@ def test_a_settled_range_ending_in_dead_positions_is_stepped_over(tmp_path: Path
         assert applied.equals(read_all(store, after=100))
 
 
+def _ledger_on(backend: str, tmp_path: Path, pg_store_uri) -> str:  # type: ignore[no-untyped-def]
+    """LEDGER's events in a store of ``backend``: a Parquet folder, or a Postgres schema of its own."""
+    if backend == "parquet":
+        return make_ledger(tmp_path / "ledger", LEDGER)
+    uri: str = pg_store_uri("typed")
+    with open_store(uri) as store:
+        store.load(generate(LEDGER, batch_size=8_192), dataset_meta(LEDGER))
+    return uri
+
+
 @pytest.mark.parametrize("backend", ["parquet", "postgres"])
 def test_a_live_run_catches_up_in_bulk_reads_and_verifies(backend: str, tmp_path: Path, pg_store_uri) -> None:  # type: ignore[no-untyped-def]
-    if backend == "parquet":
-        uri = make_ledger(tmp_path / "ledger", LEDGER)
-    else:
-        uri = pg_store_uri("typed")
-        with open_store(uri) as store:
-            store.load(generate(LEDGER, batch_size=8_192), dataset_meta(LEDGER))
+    uri = _ledger_on(backend, tmp_path, pg_store_uri)
     # A poll batch far below the tail: polling alone would take the tail in dozens of reads.
     config = LiveConfig(
         interval=20_000, rate=20_000, writers=1, start_from="zero", max_duration_s=20, observe_s=0.5, batch_size=1_000
@@ -219,12 +224,7 @@ def test_the_bulk_catch_up_reads_in_the_catch_up_batch_size_and_the_polls_in_the
     tmp_path: Path,
     pg_store_uri,  # type: ignore[no-untyped-def]
 ) -> None:
-    if backend == "parquet":
-        uri = make_ledger(tmp_path / "ledger", LEDGER)
-    else:
-        uri = pg_store_uri("typed")
-        with open_store(uri) as store:
-            store.load(generate(LEDGER, batch_size=8_192), dataset_meta(LEDGER))
+    uri = _ledger_on(backend, tmp_path, pg_store_uri)
     BatchSizes.instances.clear()
     config = LiveConfig(
         interval=20_000, rate=20_000, writers=1, start_from="zero", max_duration_s=20, observe_s=0.5,
