@@ -167,8 +167,8 @@ def test_one_answer_per_projection_each_with_its_figure(on_line: Run, results: P
     assert "One answer per projection and dataset: 2 here." in section
     headings = [line for line in section.splitlines() if line.startswith("### ")]
     assert headings == [
-        "### balances v1 over dataset d1, head 2,000,000",
-        "### statement v1 over dataset d1, head 2,000,000",
+        "### balances v1, dataset d1, head 2,000,000",
+        "### statement v1, dataset d1, head 2,000,000",
     ]
     for run_, name, number in ((on_line, "balances", 1), (statement, "statement", 2)):
         advice = _advice(run_)

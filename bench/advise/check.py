@@ -11,10 +11,10 @@ advice was given some.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bench.advise import model
-from bench.advise.fit import LIVE, CannotFit
+from bench.advise.fit import CannotFit
 from bench.advise.recommend import Advice
 from bench.results import CASES, Run
 from bench.units import format_interval, format_rate, format_seconds
@@ -130,10 +130,8 @@ def live_checks(advice: Advice, run: Run) -> list[Check]:
     live = run.live
     if live is None:
         raise CannotFit(f"run {run.run_id} is not a live run")
-    fit = advice.fit
     # Warm: a live run catches up in a running process; at the live runs' μ_w when they were given.
-    line = fit.warm if fit.live is None else replace(fit.warm, kind=LIVE, tail_rate=fit.live.tail_rate)
-    predicted = model.staleness(line, live.tail_events, live.rate_achieved)
+    predicted = model.staleness(advice.fit.under_writes(advice.fit.warm), live.tail_events, live.rate_achieved)
     measured = live.caught_up_s if live.has_caught_up else None
     return [
         Check(

@@ -129,9 +129,11 @@ class Fit:
     @property
     def line(self) -> Line:
         """The line the advice computes with: the catch-up line, replaying at the live runs' μ_w when given."""
-        if self.live is None:
-            return self.catchup_line
-        return replace(self.catchup_line, kind=LIVE, tail_rate=self.live.tail_rate)
+        return self.under_writes(self.catchup_line)
+
+    def under_writes(self, line: Line) -> Line:
+        """``line`` replaying at the live runs' μ_w when they were given; ``line`` itself otherwise."""
+        return line if self.live is None else replace(line, kind=LIVE, tail_rate=self.live.tail_rate)
 
     def measured_worst(self, k: int) -> float | None:
         """The median measured worst case at ``k`` on the catch-up line's kind (no writes); None if not measured."""
@@ -196,14 +198,14 @@ def fit_runs(runs: Sequence[Run]) -> Fit:
     for run in catchups[1:]:
         if pooling_key(run) != pooling_key(first):
             raise CannotFit(
-                f"runs {first.run_id} ({_describe(first)}) and {run.run_id} ({_describe(run)}) differ; "
+                f"runs {first.run_id} ({describe_run(first)}) and {run.run_id} ({describe_run(run)}) differ; "
                 "advise fits one projection over one dataset: give runs of the same projection version and data"
             )
     for run in lives:
         if pooling_key(run)[:3] != pooling_key(first)[:3]:
             raise CannotFit(
-                f"live run {run.run_id} ({_describe(run)}) is not of run {first.run_id}'s projection and data "
-                f"({_describe(first)}); give live runs of the same projection version over the same dataset"
+                f"live run {run.run_id} ({describe_run(run)}) is not of run {first.run_id}'s projection and data "
+                f"({describe_run(first)}); give live runs of the same projection version over the same dataset"
             )
     remedy = _remedy(first)
     values = [run.sample_values() for run in catchups]
@@ -361,7 +363,8 @@ def pooling_key(run: Run) -> tuple[object, ...]:
     return run.projection.name, run.projection.version, run.dataset_id, run.head
 
 
-def _describe(run: Run) -> str:
+def describe_run(run: Run) -> str:
+    """'balances v1, dataset 1a2b3c, head 1,000,000': what advise pools a run by, as its errors name it."""
     return f"{run.projection.name} v{run.projection.version}, dataset {run.dataset_id}, head {run.head:,}"
 
 

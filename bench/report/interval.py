@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench.advise.fit import CannotFit, fit_runs, pooling_key
+from bench.advise.fit import CannotFit, describe_run, fit_runs, pooling_key
 from bench.advise.recommend import Advice, AdviceInputs, advise
 from bench.advise.render import NOTE, candidate_cells, headline, inputs_line, storage_line
 from bench.report.document import Block, Bullets, FigureBlock, Heading, Paragraph, RenderedFigure, Table
@@ -32,7 +32,8 @@ TITLE = "Which interval to run"
 class IntervalAnswer:
     """The advice for one projection over one dataset, or why there is none."""
 
-    subject: str  # 'balances v1 over dataset 1a2b3c, head 1,000,000': the answer's heading among several
+    projection: str  # its name: what names its figure among several
+    subject: str  # 'balances v1, dataset 1a2b3c, head 1,000,000': the answer's heading among several
     advice: Advice | None
     refusal: str  # why the runs cannot carry the fit; "" with an advice
     fitted: tuple[str, ...]  # the names of the catch-up runs fitted
@@ -55,7 +56,7 @@ class IntervalSection:
         named = []
         seen: dict[str, int] = {}
         for answer in self.answers:
-            projection = answer.subject.split(" ")[0]
+            projection = answer.projection
             seen[projection] = seen.get(projection, 0) + 1
             if answer.advice is not None:
                 named.append(
@@ -86,11 +87,11 @@ def interval_section(runset: RunSet, inputs: AdviceInputs) -> IntervalSection:
         joined.update(id(run) for run in beside)
         fitted = tuple(names[id(run)] for run in members)
         live = tuple(names[id(run)] for run in beside)
-        subject = f"{members[0].projection.name} v{members[0].projection.version} over {_dataset(members[0])}"
+        about = (members[0].projection.name, describe_run(members[0]))
         try:
-            answers.append(IntervalAnswer(subject, advise(fit_runs([*members, *beside]), inputs), "", fitted, live))
+            answers.append(IntervalAnswer(*about, advise(fit_runs([*members, *beside]), inputs), "", fitted, live))
         except CannotFit as refusal:
-            answers.append(IntervalAnswer(subject, None, str(refusal), fitted, live))
+            answers.append(IntervalAnswer(*about, None, str(refusal), fitted, live))
     left_out = tuple(names[id(run)] for run in lives if id(run) not in joined)
     return IntervalSection(inputs, tuple(answers), left_out)
 
@@ -139,10 +140,6 @@ def _answer_blocks(answer: IntervalAnswer, figure: RenderedFigure | None, number
     if figure is not None:
         blocks.append(FigureBlock(figure, number))
     return blocks
-
-
-def _dataset(run: Run) -> str:
-    return f"dataset {run.dataset_id}, head {run.head:,}"
 
 
 def _sentence(text: str) -> str:
